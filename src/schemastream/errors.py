@@ -1,0 +1,81 @@
+"""Exceptions raised by schemastream. Every failure is one of these or an SDK's own error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SchemaStreamError(Exception):
+    """Base class of schemastream's own errors."""
+
+
+class JsonStreamError(SchemaStreamError, ValueError):
+    """The text can no longer be a prefix of valid JSON (or a configured limit was hit).
+
+    ``offset`` is the character offset in the whole stream where the problem was found.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} at offset {offset}")
+        self.message = message
+        self.offset = offset
+
+
+class StreamValidationError(SchemaStreamError, ValueError):
+    """A value broke the response model, detected as early as it was decidable.
+
+    ``errors()`` returns pydantic-style error dicts (``type``, ``loc``, ``msg``, ``input``,
+    ``ctx``), so code that handles ``pydantic.ValidationError`` can handle this too.
+    """
+
+    def __init__(self, errors: list[dict[str, Any]], *, title: str = "response") -> None:
+        self._errors = errors
+        self.title = title
+        lines = [f"{len(errors)} validation error(s) for {title} (while streaming)"]
+        for err in errors:
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+            lines.append(f"{loc}\n  {err.get('msg', '')} [type={err.get('type')}, input={err.get('input')!r:.80}]")
+        super().__init__("\n".join(lines))
+
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self._errors)
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        """JSON path of the first error."""
+        return tuple(self._errors[0].get("loc", ())) if self._errors else ()
+
+    @property
+    def constraint(self) -> str:
+        """Error type of the first error (e.g. ``string_too_long``)."""
+        return str(self._errors[0].get("type", "")) if self._errors else ""
+
+    @property
+    def value(self) -> Any:
+        """Offending value of the first error."""
+        return self._errors[0].get("input") if self._errors else None
+
+
+class IncompleteOutputError(SchemaStreamError):
+    """The model stopped before the output was complete (token limit / length)."""
+
+    def __init__(self, message: str, *, last_partial: Any = None, completed_items: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.last_partial = last_partial
+        self.completed_items = list(completed_items or [])
+
+
+class RefusalError(SchemaStreamError):
+    """The model refused to answer."""
+
+    def __init__(self, refusal: str) -> None:
+        super().__init__(f"the model refused: {refusal}")
+        self.refusal = refusal
+
+
+class ProviderError(SchemaStreamError):
+    """A provider-level problem that is not an SDK exception (bad stream framing, early EOF)."""
+
+
+class ConfigurationError(SchemaStreamError, ValueError):
+    """Unknown provider, missing extra or missing API key; the message says what to do."""

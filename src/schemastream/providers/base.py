@@ -1,0 +1,114 @@
+"""The contract between the streaming core and one provider.
+
+A provider does two sans-IO things (shape the request for a mode; shape a re-ask after a
+validation failure) and one IO thing (open the stream and turn wire events into
+:class:`Delta` values). Everything else (parsing, validation, partials, retries, budgets)
+lives once in the core and in :mod:`schemastream.stream`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..schema import ResponseSpec
+
+
+class Mode(str, Enum):
+    """How the model is asked for structured output."""
+
+    TOOLS = "tools"  # function / tool calling; strict schema where supported
+    JSON_SCHEMA = "json_schema"  # response_format json_schema (strict)
+    JSON = "json"  # json_object mode + schema in the prompt
+    MD_JSON = "md_json"  # fenced ```json in plain text, parsed leniently
+    RESPONSES_JSON_SCHEMA = "responses_json_schema"  # OpenAI Responses API, text.format
+    RESPONSES_TOOLS = "responses_tools"  # OpenAI Responses API, function tool
+
+
+FinishReason = Literal["stop", "length", "refusal", "content_filter", "tool_calls", "other"]
+
+
+@dataclass
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
+
+
+@dataclass
+class Delta:
+    """One step of a provider stream, already reduced to what the core needs.
+
+    ``text`` is new characters of the JSON document (tool arguments or content). A provider
+    yields a ``Delta`` with ``finish_reason`` set exactly once, when the model stopped.
+    """
+
+    text: str = ""
+    finish_reason: FinishReason | None = None
+    refusal: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass
+class Request:
+    """Provider-shaped request: which endpoint (``kind``) and its SDK keyword arguments."""
+
+    kind: str
+    kwargs: dict[str, Any]
+    mode: Mode
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class DeltaStream(abc.ABC):
+    """A sync, open provider stream. ``close()`` must close the HTTP response at once."""
+
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator[Delta]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class AsyncDeltaStream(abc.ABC):
+    """Async twin of :class:`DeltaStream`."""
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[Delta]: ...
+
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
+
+
+class Provider(abc.ABC):
+    """One provider (OpenAI, Anthropic, Gemini, local). Holds the user's SDK client."""
+
+    name: str = "provider"
+    default_mode: Mode = Mode.TOOLS
+    #: Mode used by ``client.responses.stream`` when the caller gives none.
+    default_responses_mode: Mode = Mode.TOOLS
+    supported_modes: frozenset[Mode] = frozenset()
+    #: True when the wrapped SDK client is async (``AsyncOpenAI`` ...).
+    is_async: bool = False
+
+    @abc.abstractmethod
+    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
+        """Shape the user's call kwargs (``model``, ``messages``, ``max_tokens`` ...) for ``mode``."""
+
+    @abc.abstractmethod
+    def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
+        """A new request that shows the model its bad output and the errors."""
+
+    def open_stream(self, request: Request) -> DeltaStream:
+        raise TypeError(f"{self.name}: this client is async; use the async API")
+
+    async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
+        raise TypeError(f"{self.name}: this client is sync; use the sync API")
