@@ -1,0 +1,519 @@
+"""Anthropic Messages API provider (``anthropic.Anthropic`` / ``anthropic.AsyncAnthropic``).
+
+Modes
+-----
+- :attr:`Mode.TOOLS` (default): one tool named ``spec.name`` whose ``input_schema`` is the
+  response schema, forced with ``tool_choice={"type": "tool", "name": ...}``. The tool input
+  arrives incrementally as ``input_json_delta.partial_json`` pieces, each one a :class:`Delta`.
+- :attr:`Mode.JSON` / :attr:`Mode.MD_JSON`: the schema goes in the system prompt; the answer
+  arrives incrementally as ``text_delta`` pieces (it may come wrapped in prose or a fence; the
+  core parses those modes leniently).
+
+The stream is read as raw server-sent events (``messages.with_streaming_response.create``),
+decoded here with :mod:`jiter`, so no SDK model is built per event. HTTP errors are the SDK's own
+exceptions (raised when the response opens); an ``event: error`` in the stream becomes the SDK's
+``APIStatusError`` exactly as the SDK's own stream raises it; a stream that ends without
+``message_stop`` is a :class:`~schemastream.errors.ProviderError`. ``close()`` / ``aclose()``
+close the HTTP response at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import jiter
+
+from ..errors import ConfigurationError, ProviderError, StreamValidationError
+from .base import (
+    AsyncDeltaStream,
+    Delta,
+    DeltaStream,
+    FinishReason,
+    Mode,
+    Provider,
+    Request,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from ..schema import ResponseSpec
+
+__all__ = ["AnthropicProvider", "client_from_env"]
+
+DEFAULT_MAX_TOKENS = 4096
+
+_STOP_REASONS: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "tool_use": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "refusal",
+}
+
+_INSTALL_HINT = "pip install 'schemastream[anthropic]'"
+
+
+def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
+    """Build ``anthropic.Anthropic`` (or ``AsyncAnthropic``) from ``ANTHROPIC_API_KEY``."""
+    try:
+        import anthropic
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigurationError(
+            f"the Anthropic provider needs the anthropic SDK: {_INSTALL_HINT}"
+        ) from exc
+    api_key = kwargs.pop("api_key", None) or os.environ.get("ANTHROPIC_API_KEY")
+    if not api_key:
+        raise ConfigurationError(
+            "no Anthropic API key: set the ANTHROPIC_API_KEY environment variable "
+            "(or pass api_key=...)"
+        )
+    cls = anthropic.AsyncAnthropic if use_async else anthropic.Anthropic
+    return cls(api_key=api_key, **kwargs)
+
+
+# -- request shaping (sans-IO) -----------------------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    """The text of an OpenAI-style message content (a string or a list of parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            parts.append(part["text"])
+    return "".join(parts)
+
+
+def _convert_content(content: Any) -> Any:
+    """OpenAI-style content -> Anthropic content (string, or a list of blocks)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    blocks: list[Any] = []
+    for part in content:
+        if isinstance(part, str):
+            blocks.append({"type": "text", "text": part})
+        elif isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text"):
+            blocks.append({"type": "text", "text": part.get("text", "")})
+        else:  # already Anthropic-shaped (image, document, tool_result ...): pass through
+            blocks.append(part)
+    return blocks
+
+
+def _split_messages(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """OpenAI-style messages -> (system texts, Anthropic messages)."""
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        role = msg.get("role", "user")
+        content = msg.get("content")
+        if role in ("system", "developer"):
+            text = _text_of(content)
+            if text:
+                system.append(text)
+        elif role == "assistant":
+            out.append({"role": "assistant", "content": _convert_content(content)})
+        elif role == "tool":
+            out.append({"role": "user", "content": _text_of(content)})
+        else:
+            out.append({"role": "user", "content": _convert_content(content)})
+    return system, out
+
+
+def _system_texts(system: Any) -> list[str]:
+    if not system:
+        return []
+    if isinstance(system, str):
+        return [system]
+    return [_text_of(system)]
+
+
+def _format_errors(error: BaseException) -> str:
+    if isinstance(error, StreamValidationError):
+        lines = []
+        for err in error.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+            lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
+        return "\n".join(lines)
+    return f"- {error}"
+
+
+# -- stream decoding (sans-IO) -----------------------------------------------------------------
+
+
+class _SSEDecoder:
+    """Bytes in, ``(event, data)`` pairs out. Splits on bytes, so UTF-8 is never cut."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._event: str | None = None
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
+        self._buf += chunk
+        out: list[tuple[str | None, bytes]] = []
+        start = 0
+        buf = self._buf
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            line = bytes(buf[start:nl])
+            start = nl + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            ev = self._line(line)
+            if ev is not None:
+                out.append(ev)
+        del buf[:start]
+        return out
+
+    def flush(self) -> list[tuple[str | None, bytes]]:
+        out: list[tuple[str | None, bytes]] = []
+        if self._buf:
+            line = bytes(self._buf).rstrip(b"\r")
+            self._buf.clear()
+            ev = self._line(line)
+            if ev is not None:
+                out.append(ev)
+        ev = self._line(b"")
+        if ev is not None:
+            out.append(ev)
+        return out
+
+    def _line(self, line: bytes) -> tuple[str | None, bytes] | None:
+        if not line:
+            if self._event is None and not self._data:
+                return None
+            ev = (self._event, b"\n".join(self._data))
+            self._event = None
+            self._data = []
+            return ev
+        if line.startswith(b":"):
+            return None
+        name, _, value = line.partition(b":")
+        if value.startswith(b" "):
+            value = value[1:]
+        if name == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif name == b"data":
+            self._data.append(value)
+        return None
+
+
+class _ErrorEvent(Exception):
+    def __init__(self, body: Any, raw: bytes) -> None:
+        super().__init__(str(body))
+        self.body = body
+        self.raw = raw
+
+
+class _MessageDecoder:
+    """Anthropic stream events -> :class:`Delta` values."""
+
+    def __init__(self, mode: Mode, tool_name: str | None) -> None:
+        self.mode = mode
+        self.tool_name = tool_name
+        self.sse = _SSEDecoder()
+        self.block: int | None = None  # index of the content block that carries the document
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.stop_reason: str | None = None
+        self.stop_details: Any = None
+        self.stopped = False
+
+    def feed(self, chunk: bytes) -> list[Delta]:
+        return self._events(self.sse.feed(chunk))
+
+    def finish(self) -> list[Delta]:
+        out = self._events(self.sse.flush())
+        if not self.stopped:
+            raise ProviderError(
+                "anthropic: the stream ended before message_stop "
+                f"(stop_reason={self.stop_reason!r}); the response is incomplete"
+            )
+        return out
+
+    def _events(self, events: list[tuple[str | None, bytes]]) -> list[Delta]:
+        out: list[Delta] = []
+        for event, data in events:
+            if event == "ping" or not data or self.stopped:
+                continue
+            try:
+                payload = jiter.from_json(data)
+            except ValueError as exc:
+                if event == "error":
+                    raise _ErrorEvent(data.decode("utf-8", "replace"), data) from exc
+                raise ProviderError(f"anthropic: bad event data for {event!r}: {exc}") from exc
+            if not isinstance(payload, dict):
+                continue
+            kind = event or payload.get("type")
+            if kind == "error" or payload.get("type") == "error":
+                raise _ErrorEvent(payload, data)
+            delta = self._event(kind, payload)
+            if delta is not None:
+                out.append(delta)
+        return out
+
+    def _event(self, kind: Any, p: dict[str, Any]) -> Delta | None:
+        if kind == "content_block_delta":
+            if p.get("index") != self.block:
+                return None
+            d = p.get("delta") or {}
+            dtype = d.get("type")
+            if dtype == "input_json_delta" and self.mode == Mode.TOOLS:
+                text = d.get("partial_json") or ""
+            elif dtype == "text_delta" and self.mode != Mode.TOOLS:
+                text = d.get("text") or ""
+            else:
+                return None
+            return Delta(text=text) if text else None
+        if kind == "content_block_start":
+            block = p.get("content_block") or {}
+            btype = block.get("type")
+            if self.block is not None:
+                return None
+            if self.mode == Mode.TOOLS:
+                if btype == "tool_use" and (
+                    self.tool_name is None or block.get("name") == self.tool_name
+                ):
+                    self.block = p.get("index")
+                    # a non-empty ``input`` at start is not used by the API when streaming
+            elif btype == "text":
+                self.block = p.get("index")
+                text = block.get("text") or ""
+                if text:
+                    return Delta(text=text)
+            return None
+        if kind == "message_start":
+            usage = (p.get("message") or {}).get("usage") or {}
+            if usage.get("input_tokens") is not None:
+                self.input_tokens = usage["input_tokens"]
+            if usage.get("output_tokens") is not None:
+                self.output_tokens = usage["output_tokens"]
+            return None
+        if kind == "message_delta":
+            d = p.get("delta") or {}
+            if d.get("stop_reason") is not None:
+                self.stop_reason = d["stop_reason"]
+                self.stop_details = d.get("stop_details")
+            usage = p.get("usage") or {}
+            if usage.get("output_tokens") is not None:
+                self.output_tokens = usage["output_tokens"]
+            if usage.get("input_tokens") is not None:
+                self.input_tokens = usage["input_tokens"]
+            return None
+        if kind == "message_stop":
+            self.stopped = True
+            return self._final()
+        return None  # content_block_stop, unknown future events
+
+    def _final(self) -> Delta:
+        usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
+        reason = _STOP_REASONS.get(self.stop_reason or "", "other")
+        if self.stop_reason is None:
+            reason = "stop"
+        refusal = None
+        if reason == "refusal":
+            details = self.stop_details if isinstance(self.stop_details, dict) else {}
+            refusal = (
+                details.get("explanation")
+                or details.get("category")
+                or "the model refused (stop_reason=refusal)"
+            )
+        return Delta(finish_reason=reason, refusal=refusal, usage=usage)
+
+
+def _raise_error_event(client: Any, err: _ErrorEvent, http_response: Any) -> None:
+    """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
+    make = getattr(client, "_make_status_error", None)
+    if make is not None and http_response is not None:
+        try:
+            exc = make(f"{err.body}", body=err.body, response=http_response)
+        except Exception:  # pragma: no cover - SDK internals changed
+            exc = None
+        if isinstance(exc, BaseException):
+            raise exc from None
+    raise ProviderError(f"anthropic: error event in the stream: {err.body}")
+
+
+# -- IO shells -----------------------------------------------------------------------------------
+
+
+class _AnthropicDeltaStream(DeltaStream):
+    def __init__(self, client: Any, response: Any, decoder: _MessageDecoder) -> None:
+        self._client = client
+        self._response = response  # anthropic APIResponse (streamed)
+        self._decoder = decoder
+        self._closed = False
+
+    def __iter__(self) -> Iterator[Delta]:
+        http = self._response.http_response
+        try:
+            try:
+                for chunk in http.iter_bytes():
+                    yield from self._decoder.feed(chunk)
+                    if self._decoder.stopped:
+                        break
+                if not self._closed:
+                    yield from self._decoder.finish()
+            except _ErrorEvent as err:
+                _raise_error_event(self._client, err, http)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._response.close()
+
+
+class _AsyncAnthropicDeltaStream(AsyncDeltaStream):
+    def __init__(self, client: Any, response: Any, decoder: _MessageDecoder) -> None:
+        self._client = client
+        self._response = response
+        self._decoder = decoder
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[Delta]:
+        http = self._response.http_response
+        try:
+            try:
+                async for chunk in http.aiter_bytes():
+                    for delta in self._decoder.feed(chunk):
+                        yield delta
+                    if self._decoder.stopped:
+                        break
+                if not self._closed:
+                    for delta in self._decoder.finish():
+                        yield delta
+            except _ErrorEvent as err:
+                _raise_error_event(self._client, err, http)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._response.close()
+
+
+def _is_async_client(client: Any) -> bool:
+    try:
+        import anthropic
+    except ImportError:  # pragma: no cover
+        anthropic = None  # type: ignore[assignment]
+    if anthropic is not None and isinstance(client, anthropic.AsyncAnthropic):
+        return True
+    if anthropic is not None and isinstance(client, anthropic.Anthropic):
+        return False
+    return type(client).__name__.startswith("Async")
+
+
+class AnthropicProvider(Provider):
+    """Anthropic Messages API. See the module docstring for what streams in each mode."""
+
+    name = "anthropic"
+    default_mode = Mode.TOOLS
+    default_responses_mode = Mode.TOOLS
+    supported_modes = frozenset({Mode.TOOLS, Mode.JSON, Mode.MD_JSON})
+
+    def __init__(self, client: Any, mode: Mode | str | None = None) -> None:
+        self.client = client
+        self.is_async = _is_async_client(client)
+        if mode is not None:
+            mode = Mode(mode)
+            if mode not in self.supported_modes:
+                raise ConfigurationError(
+                    f"anthropic: mode {mode.value!r} is not supported; use one of "
+                    + ", ".join(sorted(m.value for m in self.supported_modes))
+                )
+            self.default_mode = mode
+            self.default_responses_mode = mode
+
+    # -- sans-IO -------------------------------------------------------------------------------
+    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
+        mode = Mode(mode)
+        if mode not in self.supported_modes:
+            raise ConfigurationError(
+                f"anthropic: mode {mode.value!r} is not supported; use one of "
+                + ", ".join(sorted(m.value for m in self.supported_modes))
+            )
+        kw = dict(kwargs)
+        kw.pop("stream", None)
+        messages = kw.pop("messages", None)
+        input_ = kw.pop("input", None)
+        instructions = kw.pop("instructions", None)
+        if messages is None:
+            if input_ is None:
+                messages = []
+            elif isinstance(input_, str):
+                messages = [{"role": "user", "content": input_}]
+            else:
+                messages = list(input_)
+        system, conv = _split_messages(list(messages))
+        system = _system_texts(kw.pop("system", None)) + _system_texts(instructions) + system
+        max_tokens = kw.pop("max_tokens", None)
+        for alias in ("max_completion_tokens", "max_output_tokens"):
+            value = kw.pop(alias, None)
+            if max_tokens is None:
+                max_tokens = value
+        kw["max_tokens"] = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        if mode == Mode.TOOLS:
+            kw["tools"] = [
+                {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "input_schema": spec.json_schema,
+                }
+            ]
+            kw["tool_choice"] = {"type": "tool", "name": spec.name}
+        else:
+            system.append(spec.md_prompt() if mode == Mode.MD_JSON else spec.prompt())
+        if system:
+            kw["system"] = "\n\n".join(system)
+        kw["messages"] = conv
+        return Request(kind="messages", kwargs=kw, mode=mode, extra={"tool_name": spec.name})
+
+    def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
+        kw = dict(request.kwargs)
+        messages = list(kw.get("messages") or [])
+        messages.append({"role": "assistant", "content": raw_text.rstrip() or "(no output)"})
+        what = "tool input" if request.mode == Mode.TOOLS else "JSON"
+        messages.append(
+            {
+                "role": "user",
+                "content": (
+                    f"Your {what} above did not validate against the schema:\n"
+                    f"{_format_errors(error)}\n"
+                    "Respond again with the complete, corrected output."
+                ),
+            }
+        )
+        kw["messages"] = messages
+        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+
+    def _decoder(self, request: Request) -> _MessageDecoder:
+        return _MessageDecoder(Mode(request.mode), request.extra.get("tool_name"))
+
+    # -- IO ------------------------------------------------------------------------------------
+    def open_stream(self, request: Request) -> DeltaStream:
+        if self.is_async:
+            return super().open_stream(request)
+        ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
+        response = ctx.__enter__()  # HTTP errors raise the SDK's exceptions here
+        return _AnthropicDeltaStream(self.client, response, self._decoder(request))
+
+    async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
+        if not self.is_async:
+            return await super().aopen_stream(request)
+        ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
+        response = await ctx.__aenter__()
+        return _AsyncAnthropicDeltaStream(self.client, response, self._decoder(request))
