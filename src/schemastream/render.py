@@ -1,0 +1,361 @@
+"""Rich renderables for partial objects, used by the ``schemastream`` CLI.
+
+Small pieces that compose:
+
+- :func:`render_value` turns any partial value (a pydantic model, a dict, a list, a string,
+  a scalar, ``None``) into a renderable; unset fields show as a dim ``…``.
+- :func:`item_panel` is one item of a list result: yellow border while it streams, green
+  border and a ``✓`` once it is complete and validated.
+- :func:`status_line` is the one-line status (elapsed time, rate, validation state).
+- :class:`StreamView` holds the state of one stream, applies ``events.StreamEvent`` values to
+  it and renders itself (a ``Live`` view can refresh it from its own thread).
+
+Nothing here does IO; ``rich`` is needed (the ``cli`` extra).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.pretty import Pretty
+from rich.table import Table
+from rich.text import Text
+
+from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent
+
+CHECK = "✓"
+CURSOR = "▌"
+PENDING = "…"
+
+#: Validation states shown in the status line.
+STATE_STREAMING = "streaming"
+STATE_OK = "ok"
+STATE_RESTARTED = "restarted"
+STATE_FAILED = "failed"
+STATE_INCOMPLETE = "incomplete"
+STATE_INTERRUPTED = "interrupted"
+
+_STATE_STYLE = {
+    STATE_STREAMING: "cyan",
+    STATE_OK: "bold green",
+    STATE_RESTARTED: "bold yellow",
+    STATE_FAILED: "bold red",
+    STATE_INCOMPLETE: "bold red",
+    STATE_INTERRUPTED: "bold magenta",
+}
+
+
+def _is_complete(obj: Any, field: str | None = None) -> bool | None:
+    """``ss.is_complete`` when the core provides it; ``None`` when it cannot tell."""
+    try:
+        import schemastream as ss
+
+        fn: Callable[..., Any] | None = getattr(ss, "is_complete", None)
+        if fn is None:
+            return None
+        return bool(fn(obj) if field is None else fn(obj, field))
+    except Exception:
+        return None
+
+
+def _fields(value: Any) -> list[tuple[str, Any]] | None:
+    """(name, value) pairs of a model or dict, in declaration order; None for other values."""
+    if isinstance(value, BaseModel):
+        names = list(type(value).model_fields)
+        extra = getattr(value, "__pydantic_extra__", None) or {}
+        names += [k for k in extra if k not in names]
+        return [(n, getattr(value, n, None)) for n in names]
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    return None
+
+
+def _growing_field(pairs: list[tuple[str, Any]]) -> str | None:
+    """The field being written right now: the last one that has a value."""
+    last = None
+    for name, val in pairs:
+        if val is not None:
+            last = name
+    return last
+
+
+def render_value(value: Any, *, streaming: bool = False) -> RenderableType:
+    """A renderable for a (partial) value.
+
+    ``streaming`` marks the value as still being written: the field that is growing gets a
+    cursor, fields that have not arrived show ``…``.
+    """
+    if value is None:
+        return Text(PENDING, style="dim")
+    if isinstance(value, str):
+        text = Text(value)
+        if streaming:
+            text.append(CURSOR, style="blink dim")
+        return text
+    pairs = _fields(value)
+    if pairs is not None:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
+        growing = _growing_field(pairs) if streaming else None
+        for name, val in pairs:
+            field_streaming = streaming and name == growing
+            if streaming and isinstance(value, BaseModel):
+                done = _is_complete(value, name)
+                if done is not None:
+                    field_streaming = field_streaming and not done
+            grid.add_row(f"{name}:", render_value(val, streaming=field_streaming))
+        return grid
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return Text("[]" if not streaming else PENDING, style="dim")
+        last = len(value) - 1
+        return Group(
+            *(
+                _bullet(render_value(v, streaming=streaming and i == last))
+                for i, v in enumerate(value)
+            )
+        )
+    if isinstance(value, bool):
+        return Text(str(value).lower(), style="magenta")
+    if isinstance(value, (int, float)):
+        return Text(repr(value), style="cyan")
+    return Pretty(value)
+
+
+def _bullet(inner: RenderableType) -> RenderableType:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row("-", inner)
+    return grid
+
+
+def item_panel(index: int, item: Any, *, complete: bool) -> Panel:
+    """One list item: ``#n …`` with a yellow border while streaming, ``#n ✓`` green when done."""
+    if complete:
+        title = Text.assemble((f"#{index + 1} ", "bold"), (CHECK, "bold green"))
+        return Panel(render_value(item), title=title, title_align="left", border_style="green")
+    title = Text.assemble((f"#{index + 1} ", "bold"), (PENDING, "yellow"))
+    return Panel(
+        render_value(item, streaming=True),
+        title=title,
+        title_align="left",
+        border_style="yellow",
+    )
+
+
+def format_rate(count: float, elapsed: float, unit: str) -> str:
+    if elapsed <= 0 or count <= 0:
+        return f"– {unit}/s"
+    return f"{count / elapsed:.1f} {unit}/s"
+
+
+def status_line(
+    *,
+    elapsed: float,
+    rate: str,
+    state: str,
+    detail: str = "",
+    items_done: int | None = None,
+    model: str | None = None,
+) -> Text:
+    """``⏱ 1.2s · 38.5 tok/s · 2 items ✓ · validation: ok``."""
+    text = Text()
+    text.append(f"⏱ {elapsed:.1f}s", style="bold")
+    text.append(" · ")
+    text.append(rate)
+    if items_done is not None:
+        text.append(" · ")
+        text.append(f"{items_done} item{'s' if items_done != 1 else ''} {CHECK}")
+    if model:
+        text.append(" · ")
+        text.append(model, style="dim")
+    text.append(" · validation: ")
+    text.append(state, style=_STATE_STYLE.get(state, ""))
+    if detail:
+        text.append(f" ({detail})", style=_STATE_STYLE.get(state, ""))
+    return text
+
+
+@dataclass
+class _Counts:
+    chars: int = 0
+    tokens: int | None = None
+
+
+class StreamView:
+    """The live state of one stream and its rendering.
+
+    Call :meth:`apply` with each event (and the stream, for ``raw_text`` / ``usage``); render
+    it with rich (``Live(view)``, ``console.print(view)``). Updates and renders hold
+    :attr:`lock`, so a ``Live`` refresh thread sees consistent state.
+
+    The rate is tokens/s when the provider reports output tokens (``stream.usage``),
+    otherwise characters/s of raw model output (``stream.raw_text``), labelled ``chars/s``.
+    """
+
+    def __init__(
+        self,
+        *,
+        is_list: bool,
+        model: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.is_list = is_list
+        self.model = model
+        self.lock = threading.RLock()
+        self._clock = clock
+        self.started = clock()
+        self.ended: float | None = None
+        self.partial: Any = None
+        self.completed: set[int] = set()
+        self.final: Any = None
+        self.has_final = False
+        self.state = STATE_STREAMING
+        self.detail = ""
+        self.restarts = 0
+        self.counts = _Counts()
+
+    # -- state -------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        end = self.ended if self.ended is not None else self._clock()
+        return max(0.0, end - self.started)
+
+    def observe(self, stream: Any) -> None:
+        """Read ``raw_text`` / ``usage`` from the stream for the rate."""
+        raw = getattr(stream, "raw_text", None)
+        if isinstance(raw, str):
+            self.counts.chars = len(raw)
+        usage = getattr(stream, "usage", None)
+        out = getattr(usage, "output_tokens", None) if usage is not None else None
+        if isinstance(out, int) and out > 0:
+            self.counts.tokens = out
+
+    def apply(self, event: Any, stream: Any = None) -> None:
+        with self.lock:
+            if isinstance(event, PartialEvent):
+                self.partial = event.partial
+            elif isinstance(event, ItemEvent):
+                self.completed.add(event.index)
+            elif isinstance(event, RestartEvent):
+                self.restarts = event.attempt
+                self.partial = None
+                self.completed.clear()
+                self.counts = _Counts()
+                self.state = STATE_RESTARTED
+                self.detail = f"attempt {event.attempt}: {_one_line(event.error)}"
+            elif isinstance(event, FinalEvent):
+                self.final = event.value
+                self.has_final = True
+                self.partial = event.value
+                if self.is_list and isinstance(event.value, list):
+                    self.completed.update(range(len(event.value)))
+                self.state = STATE_OK
+                self.detail = f"after {self.restarts} restart(s)" if self.restarts else ""
+            if stream is not None:
+                self.observe(stream)
+
+    def finish(self, state: str | None = None, detail: str = "") -> None:
+        with self.lock:
+            self.ended = self._clock()
+            if state is not None:
+                self.state = state
+                self.detail = detail
+
+    def rate(self) -> str:
+        elapsed = self.elapsed()
+        if self.counts.tokens:
+            return format_rate(self.counts.tokens, elapsed, "tok")
+        return format_rate(self.counts.chars, elapsed, "chars")
+
+    # -- rendering ---------------------------------------------------------------------------
+    def items(self) -> list[Any]:
+        value = self.partial
+        if value is None:
+            return []
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        return [value]
+
+    def body(self) -> RenderableType:
+        parts: list[RenderableType] = []
+        if self.is_list:
+            for i, item in enumerate(self.items()):
+                parts.append(item_panel(i, item, complete=self._item_done(i, item)))
+            if not parts:
+                parts.append(Text(f"waiting for the first item {PENDING}", style="dim"))
+        else:
+            if self.partial is None:
+                parts.append(Text(f"waiting for output {PENDING}", style="dim"))
+            else:
+                done = self.has_final or bool(_is_complete(self.partial))
+                border = "green" if done else "yellow"
+                title = Text(CHECK, style="bold green") if done else Text(PENDING, style="yellow")
+                parts.append(
+                    Panel(
+                        render_value(self.partial, streaming=not done),
+                        title=title,
+                        title_align="left",
+                        border_style=border,
+                    )
+                )
+        return Group(*parts)
+
+    def _item_done(self, index: int, item: Any) -> bool:
+        return index in self.completed or self.has_final
+
+    def status(self) -> Text:
+        return status_line(
+            elapsed=self.elapsed(),
+            rate=self.rate(),
+            state=self.state,
+            detail=self.detail,
+            items_done=len(self.completed) if self.is_list else None,
+            model=self.model,
+        )
+
+    def __rich__(self) -> RenderableType:
+        with self.lock:
+            return Group(self.body(), self.status())
+
+
+def _one_line(exc: BaseException, limit: int = 120) -> str:
+    msg = str(exc).strip().splitlines()
+    first = msg[0] if msg else type(exc).__name__
+    if len(first) > limit:
+        first = first[: limit - 1] + "…"
+    return first
+
+
+def describe_validation_error(exc: Any) -> list[str]:
+    """``path: message [constraint]`` lines for a ``StreamValidationError`` (or pydantic's)."""
+    errors: Iterable[dict[str, Any]] = []
+    try:
+        errors = exc.errors()
+    except Exception:
+        return [_one_line(exc)]
+    lines = []
+    for err in errors:
+        loc = err.get("loc", ())
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        ctx = err.get("ctx") or {}
+        constraint = str(err.get("type", ""))
+        if ctx:
+            constraint += " " + ", ".join(f"{k}={v}" for k, v in ctx.items())
+        value = err.get("input")
+        line = f"{path or '<root>'}: {err.get('msg', '')} [{constraint}]"
+        if value is not None:
+            shown = repr(value)
+            if len(shown) > 80:
+                shown = shown[:79] + "…"
+            line += f" input={shown}"
+        lines.append(line)
+    return lines or [_one_line(exc)]
