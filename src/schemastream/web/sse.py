@@ -1,0 +1,145 @@
+"""Server-Sent Events delivery of a stream as a Starlette / FastAPI response."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ._pump import EventPump, Heartbeat, message_batches
+from .encoder import WireEncoder, WireMessage, format_sse
+
+__all__ = ["EventStreamResponse", "sse_response"]
+
+_HEADERS = {
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+    "connection": "keep-alive",
+}
+
+
+class EventStreamResponse(Response):
+    """``text/event-stream`` response that delivers a stream's events (see :mod:`.encoder`).
+
+    Runs the stream off the event loop when it is sync, sends ``: ping`` comments while
+    the model is silent, and closes the stream (so the upstream model request) as soon as
+    the client disconnects or the response ends for any reason.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        stream: Any,
+        *,
+        rfc6902: bool = False,
+        heartbeat: float | None = 15.0,
+        coalesce: float = 0.05,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.stream = stream
+        self.rfc6902 = rfc6902
+        self.heartbeat = heartbeat
+        self.coalesce = coalesce
+        self.status_code = status_code
+        self.background = background
+        merged = dict(_HEADERS)
+        merged.update({k.lower(): v for k, v in (headers or {}).items()})
+        self.init_headers(merged)
+        self.body = b""
+        self.bytes_sent = 0
+        self.messages: list[WireMessage] = []  # kept only when record=True (tests, bench)
+        self.record = False
+        self.disconnected = False
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k.lower() != b"content-length"]
+        if not any(k == b"content-type" for k, _ in self.raw_headers):
+            self.raw_headers.append((b"content-type", b"text/event-stream; charset=utf-8"))
+        else:
+            self.raw_headers = [
+                (k, b"text/event-stream; charset=utf-8" if k == b"content-type" else v)
+                for k, v in self.raw_headers
+            ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pump = EventPump(self.stream)
+        sender = asyncio.ensure_future(self._send_events(pump, send))
+        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
+        try:
+            await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, watcher):
+                task.cancel()
+            await pump.stop()
+            for task in (sender, watcher):
+                with contextlib.suppress(BaseException):
+                    await task
+        if sender.done() and not sender.cancelled():
+            exc = sender.exception()
+            if exc is not None and not isinstance(exc, OSError):
+                raise exc
+        if self.background is not None and not self.disconnected:
+            await self.background()
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+                return
+
+    async def _send_events(self, pump: EventPump, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        pump.start()
+        encoder = WireEncoder(rfc6902=self.rfc6902)
+        batches = message_batches(pump, encoder, heartbeat=self.heartbeat, coalesce=self.coalesce)
+        async for batch in batches:
+            if isinstance(batch, Heartbeat):
+                await self._write(send, b": ping\n\n")
+                continue
+            if self.record:
+                self.messages.extend(batch)
+            await self._write(send, b"".join(format_sse(m) for m in batch))
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _write(self, send: Send, body: bytes) -> None:
+        self.bytes_sent += len(body)
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+def sse_response(
+    stream: Any,
+    *,
+    rfc6902: bool = False,
+    heartbeat: float | None = 15.0,
+    coalesce: float = 0.05,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> EventStreamResponse:
+    """Deliver ``stream`` (``ss.Stream``, ``ss.AsyncStream`` or any (async) iterable of
+    :data:`~schemastream.events.StreamEvent`) as Server-Sent Events.
+
+    ``rfc6902=True`` sends strict RFC 6902 ops (``append`` rewritten as ``replace``).
+    ``heartbeat``: seconds of silence before a ``: ping`` comment (``None`` disables).
+    ``coalesce``: at most one burst of messages per this many seconds (``0`` sends each
+    event as soon as it is ready; events already queued are always merged).
+    """
+    return EventStreamResponse(
+        stream,
+        rfc6902=rfc6902,
+        heartbeat=heartbeat,
+        coalesce=coalesce,
+        status_code=status_code,
+        headers=headers,
+    )
