@@ -1,0 +1,731 @@
+"""Google Gemini provider for the ``google-genai`` SDK (``genai.Client`` / ``client.aio``).
+
+What arrives incrementally
+--------------------------
+- :attr:`Mode.JSON` (default): ``response_mime_type="application/json"`` with
+  ``response_json_schema`` (or ``response_schema``, see ``schema_field``). The JSON text streams
+  in pieces, one :class:`Delta` per ``streamGenerateContent`` frame, so partial objects grow
+  while Gemini writes.
+- :attr:`Mode.MD_JSON`: the schema goes in the system instruction; the text streams the same
+  way and the core parses it leniently.
+- :attr:`Mode.TOOLS`: one function declaration (``parameters_json_schema``) with forced calling
+  (``mode=ANY``). The Gemini API sends function-call ``args`` **whole**, in one frame, so the
+  whole JSON document arrives as a single :class:`Delta`: you get the final object, no growing
+  partials. Prefer JSON mode with Gemini when you want to watch partials.
+
+Closing
+-------
+``google-genai``'s ``generate_content_stream`` hands back generators nested three deep; closing
+the outer one does not close the HTTP response (seen with 3.6: ``aclose()`` on the async stream
+left the response open until garbage collection). So this provider issues the very same request
+through the SDK's own API client (``_build_request`` + ``_request(stream=True)``: same URL, auth,
+headers, retries, ``http_options`` and error classes) and reads the SSE body itself; ``close()``
+/ ``aclose()`` close that HTTP response at once. If a future SDK lacks those internals, the
+public ``generate_content_stream`` is used instead (closing is then best effort).
+
+Finish reasons: ``STOP`` -> ``"stop"``; ``MAX_TOKENS`` -> ``"length"``; ``SAFETY``,
+``RECITATION``, ``PROHIBITED_CONTENT``, ``BLOCKLIST``, ``SPII``... and a blocked prompt
+(``promptFeedback.blockReason``) -> ``"content_filter"`` with a refusal text. A hop that ends
+with ``CONTINUATION`` and a ``continuationToken`` is continued with a new request (the SDK's
+automatic continuation; turn it off with ``config={"automatic_continuation": False}``, and the
+stream then finishes with ``"length"``). A body that ends without a finish reason is a
+:class:`~schemastream.errors.ProviderError`. Usage comes from ``usageMetadata``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
+
+import jiter
+
+from ..errors import ConfigurationError, ProviderError, StreamValidationError
+from .anthropic import _SSEDecoder
+from .base import (
+    AsyncDeltaStream,
+    Delta,
+    DeltaStream,
+    FinishReason,
+    Mode,
+    Provider,
+    Request,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from ..schema import ResponseSpec
+
+__all__ = ["GenAIProvider", "client_from_env"]
+
+_INSTALL_HINT = "pip install 'schemastream[genai]'"
+
+_FINISH: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+    "CONTINUATION": "length",
+}
+
+
+def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
+    """Build ``genai.Client`` from ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY`` (``.aio`` if async)."""
+    try:
+        from google import genai
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigurationError(
+            f"the Gemini provider needs the google-genai SDK: {_INSTALL_HINT}"
+        ) from exc
+    api_key = (
+        kwargs.pop("api_key", None)
+        or os.environ.get("GEMINI_API_KEY")
+        or os.environ.get("GOOGLE_API_KEY")
+    )
+    if not api_key and not kwargs.get("vertexai"):
+        raise ConfigurationError(
+            "no Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY), or pass api_key=..."
+        )
+    if api_key:
+        kwargs["api_key"] = api_key
+    client = genai.Client(**kwargs)
+    return client.aio if use_async else client
+
+
+# -- request shaping (sans-IO) -----------------------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    out: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            out.append(part["text"])
+    return "".join(out)
+
+
+def _parts(content: Any) -> list[Any]:
+    if content is None:
+        return [{"text": ""}]
+    if isinstance(content, str):
+        return [{"text": content}]
+    parts: list[Any] = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append({"text": part})
+        elif isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text"):
+            parts.append({"text": part.get("text", "")})
+        else:  # already Gemini-shaped (inline_data, file_data ...): pass through
+            parts.append(part)
+    return parts
+
+
+def _contents(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """OpenAI-style messages -> (system texts, Gemini contents)."""
+    system: list[str] = []
+    contents: list[dict[str, Any]] = []
+    for msg in messages:
+        if not isinstance(msg, dict) or "parts" in msg:  # already a Gemini Content
+            contents.append(msg)
+            continue
+        role = msg.get("role", "user")
+        if role in ("system", "developer"):
+            text = _text_of(msg.get("content"))
+            if text:
+                system.append(text)
+            continue
+        gem_role = "model" if role in ("assistant", "model") else "user"
+        contents.append({"role": gem_role, "parts": _parts(msg.get("content"))})
+    return system, contents
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, dict):
+        return dict(config)
+    dump = getattr(config, "model_dump", None)
+    if dump is not None:
+        return dict(dump(exclude_none=True))
+    raise TypeError(f"genai: config must be a dict or GenerateContentConfig, not {type(config)}")
+
+
+def _format_errors(error: BaseException) -> str:
+    if isinstance(error, StreamValidationError):
+        lines = []
+        for err in error.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+            lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
+        return "\n".join(lines)
+    return f"- {error}"
+
+
+# -- stream decoding (sans-IO) -----------------------------------------------------------------
+
+
+class _FrameError(Exception):
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(str(body))
+        self.body = body
+
+
+class _GeminiDecoder:
+    """``streamGenerateContent?alt=sse`` frames (camelCase REST JSON) -> :class:`Delta` values.
+
+    One decoder lives across continuation hops; :meth:`start_hop` resets the per-hop state.
+    """
+
+    def __init__(self, mode: Mode, function_name: str | None, continue_enabled: bool) -> None:
+        self.mode = mode
+        self.function_name = function_name
+        self.continue_enabled = continue_enabled
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self._prev_output = 0  # usage of finished hops
+        self._got_call = False
+        self.finished = False
+        self.start_hop()
+
+    def start_hop(self) -> None:
+        self.sse = _SSEDecoder()
+        self.hop_finish: str | None = None
+        self.continuation_token: str | None = None
+        self.hop_output: int | None = None
+
+    def feed(self, chunk: bytes) -> list[Delta]:
+        out: list[Delta] = []
+        for _event, data in self.sse.feed(chunk):
+            out.extend(self._frame(data))
+        return out
+
+    def end_hop(self) -> tuple[list[Delta], bytes | None]:
+        """Flush the hop. Returns (deltas, token to continue from or None)."""
+        out: list[Delta] = []
+        for _event, data in self.sse.flush():
+            out.extend(self._frame(data))
+        if self.hop_output is not None:
+            self._prev_output += self.hop_output
+            self.hop_output = None
+        if self.finished:
+            return out, None
+        if self.hop_finish == "CONTINUATION":
+            if self.continue_enabled and self.continuation_token:
+                return out, base64.b64decode(self.continuation_token)
+            out.append(self._final("length"))
+            return out, None
+        raise ProviderError(
+            "genai: the stream ended without a finish reason; the response is incomplete"
+        )
+
+    def frame(self, payload: Any) -> list[Delta]:
+        """Decode one already-parsed frame (used by the SDK fallback path)."""
+        return self._payload(payload)
+
+    def _frame(self, data: bytes) -> list[Delta]:
+        if not data:
+            return []
+        try:
+            payload = jiter.from_json(data)
+        except ValueError as exc:
+            raise ProviderError(f"genai: bad frame: {exc}") from exc
+        return self._payload(payload)
+
+    def _payload(self, payload: Any) -> list[Delta]:
+        if not isinstance(payload, dict) or self.finished:
+            return []
+        if "error" in payload:
+            raise _FrameError(payload)
+        out: list[Delta] = []
+        usage = payload.get("usageMetadata")
+        if isinstance(usage, dict):
+            if usage.get("promptTokenCount") is not None:
+                self.input_tokens = usage["promptTokenCount"]
+            cand = usage.get("candidatesTokenCount")
+            thoughts = usage.get("thoughtsTokenCount")
+            if cand is not None or thoughts is not None:
+                self.hop_output = (cand or 0) + (thoughts or 0)
+        candidates = payload.get("candidates") or []
+        cand0 = candidates[0] if candidates else None
+        if isinstance(cand0, dict):
+            content = cand0.get("content") or {}
+            for part in content.get("parts") or ():
+                text = self._part_text(part)
+                if text:
+                    out.append(Delta(text=text))
+            if cand0.get("continuationToken"):
+                self.continuation_token = cand0["continuationToken"]
+            reason = cand0.get("finishReason")
+            if reason and reason != "FINISH_REASON_UNSPECIFIED":
+                self.hop_finish = reason
+                if reason != "CONTINUATION":
+                    out.append(self._final(_FINISH.get(reason, "other"), reason))
+        elif not candidates:
+            feedback = payload.get("promptFeedback") or {}
+            block = feedback.get("blockReason")
+            if block:
+                out.append(self._final("content_filter", block, prompt=True))
+        return out
+
+    def _part_text(self, part: Any) -> str:
+        if not isinstance(part, dict) or part.get("thought"):
+            return ""
+        if self.mode == Mode.TOOLS:
+            call = part.get("functionCall")
+            if not isinstance(call, dict) or self._got_call:
+                return ""
+            if self.function_name and call.get("name") not in (None, self.function_name):
+                return ""
+            self._got_call = True
+            return json.dumps(call.get("args") or {}, ensure_ascii=False, separators=(",", ":"))
+        text = part.get("text")
+        return text if isinstance(text, str) else ""
+
+    def _final(self, reason: FinishReason, raw: str = "", prompt: bool = False) -> Delta:
+        self.finished = True
+        output = self._prev_output + (self.hop_output or 0)
+        if self.hop_output is None and self._prev_output == 0:
+            output_tokens: int | None = None
+        else:
+            output_tokens = output
+        usage = Usage(input_tokens=self.input_tokens, output_tokens=output_tokens)
+        refusal = None
+        if reason == "content_filter":
+            what = "the prompt was blocked" if prompt else "the response was blocked"
+            refusal = f"{what} by Gemini (reason: {raw})"
+        return Delta(finish_reason=reason, refusal=refusal, usage=usage)
+
+
+# -- talking to the SDK ------------------------------------------------------------------------
+
+
+class _Prepared:
+    """The HTTP request the SDK would send for ``generate_content_stream``."""
+
+    def __init__(self, api_client: Any, kwargs: dict[str, Any], token: bytes | None) -> None:
+        from google.genai import _common, types
+        from google.genai import models as gmodels
+
+        config: Any = dict(kwargs.get("config") or {})
+        config.pop("automatic_continuation", None)
+        if token is not None:
+            config["continuation_token"] = token
+        params = types._GenerateContentParameters(
+            model=kwargs["model"], contents=kwargs["contents"], config=config or None
+        )
+        if api_client.vertexai:
+            request_dict = gmodels._GenerateContentParameters_to_vertex(
+                api_client, params, None, params
+            )
+        else:
+            request_dict = gmodels._GenerateContentParameters_to_mldev(
+                api_client, params, None, params
+            )
+        url = request_dict.get("_url")
+        path = "{model}:streamGenerateContent?alt=sse"
+        path = path.format_map(url) if url else path
+        query = request_dict.get("_query")
+        if query:
+            path = f"{path}&{urlencode(query)}"
+        request_dict.pop("config", None)
+        self.http_options = params.config.http_options if params.config is not None else None
+        request_dict = _common.convert_to_dict(request_dict)
+        request_dict = _common.encode_unserializable_types(request_dict)
+        self.http_request = api_client._build_request("post", path, request_dict, self.http_options)
+
+
+def _has_internals(api_client: Any) -> bool:
+    try:
+        from google.genai import _common, types  # noqa: F401
+        from google.genai import models as gmodels
+    except ImportError:  # pragma: no cover
+        return False
+    return all(
+        (
+            hasattr(types, "_GenerateContentParameters"),
+            hasattr(gmodels, "_GenerateContentParameters_to_mldev"),
+            hasattr(gmodels, "_GenerateContentParameters_to_vertex"),
+            hasattr(api_client, "_build_request"),
+            hasattr(api_client, "_request"),
+            hasattr(api_client, "_async_request"),
+        )
+    )
+
+
+def _raise_frame_error(err: _FrameError, response: Any) -> None:
+    body = err.body
+    code = (body.get("error") or {}).get("code") if isinstance(body.get("error"), dict) else None
+    try:
+        from google.genai import errors as gerrors
+    except ImportError:  # pragma: no cover
+        gerrors = None  # type: ignore[assignment]
+    if gerrors is not None and isinstance(code, int):
+        gerrors.APIError.raise_error(code, body, response)
+    raise ProviderError(f"genai: error in the stream: {body}")
+
+
+def _iter_raw(raw: Any) -> Iterator[bytes]:
+    if hasattr(raw, "iter_bytes"):  # httpx / httpx2
+        yield from raw.iter_bytes()
+    else:  # requests (google-auth session)
+        yield from raw.iter_content(chunk_size=None)
+
+
+async def _aiter_raw(raw: Any) -> AsyncIterator[bytes]:
+    if hasattr(raw, "aiter_bytes"):  # httpx / httpx2
+        async for chunk in raw.aiter_bytes():
+            yield chunk
+    else:  # aiohttp
+        async for chunk in raw.content.iter_any():
+            yield chunk
+
+
+async def _aclose_raw(raw: Any) -> None:
+    if hasattr(raw, "aclose"):
+        await raw.aclose()
+    else:  # aiohttp: close() is sync and cuts the connection
+        raw.close()
+
+
+class _GenAIDeltaStream(DeltaStream):
+    def __init__(self, provider: GenAIProvider, request: Request, decoder: _GeminiDecoder) -> None:
+        self._provider = provider
+        self._request = request
+        self._decoder = decoder
+        self._raw: Any = None
+        self._closed = False
+
+    def _open(self, token: bytes | None) -> None:
+        api_client = self._provider._api_client
+        prepared = _Prepared(api_client, self._request.kwargs, token)
+        response = api_client._request(prepared.http_request, prepared.http_options, stream=True)
+        self._raw = response.response_stream
+
+    def __iter__(self) -> Iterator[Delta]:
+        try:
+            token: bytes | None = None
+            while not self._closed:
+                if self._raw is None:
+                    self._open(token)
+                raw = self._raw
+                try:
+                    for chunk in _iter_raw(raw):
+                        yield from self._decoder.feed(chunk)
+                        if self._decoder.finished:
+                            break
+                    if self._closed:
+                        return
+                    deltas, token = self._decoder.end_hop()
+                    yield from deltas
+                except _FrameError as err:
+                    _raise_frame_error(err, raw)
+                raw.close()
+                self._raw = None
+                if token is None:
+                    return
+                self._decoder.start_hop()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.close()
+
+
+class _AsyncGenAIDeltaStream(AsyncDeltaStream):
+    def __init__(self, provider: GenAIProvider, request: Request, decoder: _GeminiDecoder) -> None:
+        self._provider = provider
+        self._request = request
+        self._decoder = decoder
+        self._raw: Any = None
+        self._closed = False
+
+    async def _open(self, token: bytes | None) -> None:
+        api_client = self._provider._async_api_client
+        prepared = _Prepared(api_client, self._request.kwargs, token)
+        response = await api_client._async_request(
+            http_request=prepared.http_request,
+            http_options=prepared.http_options,
+            stream=True,
+        )
+        self._raw = response.response_stream
+
+    async def __aiter__(self) -> AsyncIterator[Delta]:
+        try:
+            token: bytes | None = None
+            while not self._closed:
+                if self._raw is None:
+                    await self._open(token)
+                raw = self._raw
+                try:
+                    async for chunk in _aiter_raw(raw):
+                        for delta in self._decoder.feed(chunk):
+                            yield delta
+                        if self._decoder.finished:
+                            break
+                    if self._closed:
+                        return
+                    deltas, token = self._decoder.end_hop()
+                    for delta in deltas:
+                        yield delta
+                except _FrameError as err:
+                    _raise_frame_error(err, raw)
+                await _aclose_raw(raw)
+                self._raw = None
+                if token is None:
+                    return
+                self._decoder.start_hop()
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            await _aclose_raw(raw)
+
+
+def _dump_chunk(chunk: Any) -> Any:
+    return chunk.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class _SDKDeltaStream(DeltaStream):
+    """Fallback through the public ``generate_content_stream`` (closing is best effort)."""
+
+    def __init__(self, it: Any, decoder: _GeminiDecoder) -> None:
+        self._it = it
+        self._decoder = decoder
+
+    def __iter__(self) -> Iterator[Delta]:
+        try:
+            for chunk in self._it:
+                yield from self._decoder.frame(_dump_chunk(chunk))
+                if self._decoder.finished:
+                    return
+            if not self._decoder.finished:
+                raise ProviderError("genai: the stream ended without a finish reason")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()
+
+
+class _AsyncSDKDeltaStream(AsyncDeltaStream):
+    def __init__(self, it: Any, decoder: _GeminiDecoder) -> None:
+        self._it = it
+        self._decoder = decoder
+
+    async def __aiter__(self) -> AsyncIterator[Delta]:
+        try:
+            async for chunk in self._it:
+                for delta in self._decoder.frame(_dump_chunk(chunk)):
+                    yield delta
+                if self._decoder.finished:
+                    return
+            if not self._decoder.finished:
+                raise ProviderError("genai: the stream ended without a finish reason")
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._it, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _is_async_client(client: Any) -> bool:
+    try:
+        from google.genai import client as gclient
+    except ImportError:  # pragma: no cover
+        return type(client).__name__.startswith("Async")
+    return isinstance(client, gclient.AsyncClient)
+
+
+class GenAIProvider(Provider):
+    """Gemini through ``google-genai``. See the module docstring for what streams in each mode.
+
+    ``client`` is a ``genai.Client`` (sync) or its ``client.aio`` (async); ``use_async=True``
+    with a sync ``Client`` uses ``client.aio``. ``schema_field`` picks the config field that
+    carries the JSON schema in JSON mode (``"response_json_schema"``, the default, takes JSON
+    Schema as is; ``"response_schema"`` is the older OpenAPI-subset field).
+    """
+
+    name = "genai"
+    default_mode = Mode.JSON
+    default_responses_mode = Mode.JSON
+    supported_modes = frozenset({Mode.JSON, Mode.MD_JSON, Mode.TOOLS})
+
+    def __init__(
+        self,
+        client: Any,
+        mode: Mode | str | None = None,
+        use_async: bool = False,
+        schema_field: Literal["response_json_schema", "response_schema"] = "response_json_schema",
+    ) -> None:
+        if use_async and not _is_async_client(client):
+            client = client.aio
+        self.client = client
+        self.is_async = _is_async_client(client)
+        self.schema_field = schema_field
+        if mode is not None:
+            mode = Mode(mode)
+            self._check_mode(mode)
+            self.default_mode = mode
+            self.default_responses_mode = mode
+
+    def _check_mode(self, mode: Mode) -> None:
+        if mode not in self.supported_modes:
+            raise ConfigurationError(
+                f"genai: mode {mode.value!r} is not supported; use one of "
+                + ", ".join(sorted(m.value for m in self.supported_modes))
+            )
+
+    @property
+    def _api_client(self) -> Any:
+        return self.client._api_client
+
+    @property
+    def _async_api_client(self) -> Any:
+        return self.client._api_client
+
+    # -- sans-IO -------------------------------------------------------------------------------
+    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
+        mode = Mode(mode)
+        self._check_mode(mode)
+        kw = dict(kwargs)
+        kw.pop("stream", None)
+        model = kw.pop("model", None)
+        if not model:
+            raise ConfigurationError("genai: model=... is required (e.g. 'gemini-2.5-flash')")
+        messages = kw.pop("messages", None)
+        contents = kw.pop("contents", None)
+        input_ = kw.pop("input", None)
+        instructions = kw.pop("instructions", None)
+        if messages is None:
+            if contents is not None:
+                messages = [contents] if isinstance(contents, (str, dict)) else list(contents)
+                messages = [
+                    {"role": "user", "content": m} if isinstance(m, str) else m for m in messages
+                ]
+            elif isinstance(input_, str):
+                messages = [{"role": "user", "content": input_}]
+            else:
+                messages = list(input_ or [])
+        system, conv = _contents(list(messages))
+        config = _config_dict(kw.pop("config", None))
+        sys_given = config.pop("system_instruction", None)
+        system = ([_text_of(sys_given)] if sys_given else []) + system
+        if instructions:
+            system.insert(0, str(instructions))
+        max_tokens = None
+        for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+            value = kw.pop(key, None)
+            if max_tokens is None:
+                max_tokens = value
+        if max_tokens is not None:
+            config["max_output_tokens"] = max_tokens
+        if "stop" in kw:
+            stop = kw.pop("stop")
+            config["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        config.update(kw)  # temperature, top_p, seed ... (GenerateContentConfig fields)
+        if mode == Mode.JSON:
+            config["response_mime_type"] = "application/json"
+            config.pop("response_schema", None)
+            config.pop("response_json_schema", None)
+            config[self.schema_field] = spec.json_schema
+        elif mode == Mode.MD_JSON:
+            system.append(spec.md_prompt())
+        else:
+            config["tools"] = [
+                {
+                    "function_declarations": [
+                        {
+                            "name": spec.name,
+                            "description": spec.description,
+                            "parameters_json_schema": spec.json_schema,
+                        }
+                    ]
+                }
+            ]
+            config["tool_config"] = {
+                "function_calling_config": {"mode": "ANY", "allowed_function_names": [spec.name]}
+            }
+        if system:
+            config["system_instruction"] = "\n\n".join(system)
+        return Request(
+            kind="generate_content_stream",
+            kwargs={"model": model, "contents": conv, "config": config},
+            mode=mode,
+            extra={"function_name": spec.name},
+        )
+
+    def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
+        kw = dict(request.kwargs)
+        contents = list(kw.get("contents") or [])
+        contents.append({"role": "model", "parts": [{"text": raw_text or "(no output)"}]})
+        what = "function arguments" if request.mode == Mode.TOOLS else "JSON"
+        contents.append(
+            {
+                "role": "user",
+                "parts": [
+                    {
+                        "text": (
+                            f"Your {what} above did not validate against the schema:\n"
+                            f"{_format_errors(error)}\n"
+                            "Respond again with the complete, corrected output."
+                        )
+                    }
+                ],
+            }
+        )
+        kw["contents"] = contents
+        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+
+    def _decoder(self, request: Request) -> _GeminiDecoder:
+        config = request.kwargs.get("config") or {}
+        return _GeminiDecoder(
+            Mode(request.mode),
+            request.extra.get("function_name"),
+            continue_enabled=config.get("automatic_continuation") is not False,
+        )
+
+    # -- IO ------------------------------------------------------------------------------------
+    def open_stream(self, request: Request) -> DeltaStream:
+        if self.is_async:
+            return super().open_stream(request)
+        decoder = self._decoder(request)
+        if not _has_internals(self._api_client):  # pragma: no cover - future SDKs
+            it = self.client.models.generate_content_stream(**request.kwargs)
+            return _SDKDeltaStream(it, decoder)
+        stream = _GenAIDeltaStream(self, request, decoder)
+        stream._open(None)  # HTTP errors raise the SDK's exceptions here
+        return stream
+
+    async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
+        if not self.is_async:
+            return await super().aopen_stream(request)
+        decoder = self._decoder(request)
+        if not _has_internals(self._async_api_client):  # pragma: no cover - future SDKs
+            it = await self.client.models.generate_content_stream(**request.kwargs)
+            return _AsyncSDKDeltaStream(it, decoder)
+        stream = _AsyncGenAIDeltaStream(self, request, decoder)
+        await stream._open(None)
+        return stream

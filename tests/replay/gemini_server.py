@@ -1,0 +1,167 @@
+"""Gemini ``streamGenerateContent?alt=sse`` wire format for the replay server.
+
+Each frame is one ``data:`` line with a ``GenerateContentResponse`` in REST (camelCase) JSON::
+
+    data: {"candidates":[{"content":{"parts":[{"text":"{\\"a\\":"}],"role":"model"},"index":0}],
+           "usageMetadata":{"promptTokenCount":9,"totalTokenCount":9},"modelVersion":"gemini-test",
+           "responseId":"r1"}
+
+the last one carries ``"finishReason":"STOP"`` (or ``MAX_TOKENS``, ``SAFETY`` ...) and the
+final ``usageMetadata`` (``candidatesTokenCount``). Function calls come whole:
+``{"functionCall":{"name":...,"args":{...}}}`` in one part. Errors: HTTP status with
+``{"error":{"code":...,"message":...,"status":...}}``, or such an object as a ``data:`` frame
+mid-stream. ``test_genai.py`` checks that the SDK's own ``generate_content_stream`` parses these
+frames into its ``GenerateContentResponse`` type.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .base import ReplayServer, Script, sse_frame
+
+MODEL_VERSION = "gemini-test-001"
+
+_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+_STATUS.update({429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"})
+
+
+def response_frame(
+    parts: list[dict[str, Any]] | None = None,
+    *,
+    finish_reason: str | None = None,
+    prompt_tokens: int = 9,
+    output_tokens: int | None = None,
+    continuation_token: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    candidate: dict[str, Any] = {"content": {"parts": parts or [], "role": "model"}, "index": 0}
+    if finish_reason:
+        candidate["finishReason"] = finish_reason
+    if continuation_token:
+        candidate["continuationToken"] = continuation_token
+    usage: dict[str, Any] = {"promptTokenCount": prompt_tokens}
+    if output_tokens is not None:
+        usage["candidatesTokenCount"] = output_tokens
+        usage["totalTokenCount"] = prompt_tokens + output_tokens
+    else:
+        usage["totalTokenCount"] = prompt_tokens
+    payload: dict[str, Any] = {
+        "candidates": [candidate],
+        "usageMetadata": usage,
+        "modelVersion": MODEL_VERSION,
+        "responseId": "resp-1",
+    }
+    payload.update(extra or {})
+    return sse_frame(payload)
+
+
+def text_chunks(
+    pieces: list[str],
+    *,
+    finish_reason: str | None = "STOP",
+    prompt_tokens: int = 9,
+    output_tokens: int = 21,
+) -> list[bytes]:
+    """One frame per text piece; the last piece's frame carries the finish reason and usage."""
+    frames = []
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        frames.append(
+            response_frame(
+                [{"text": piece}],
+                finish_reason=finish_reason if last else None,
+                prompt_tokens=prompt_tokens,
+                output_tokens=output_tokens if last and finish_reason else None,
+            )
+        )
+    if not pieces and finish_reason:
+        frames.append(
+            response_frame(
+                [], finish_reason=finish_reason, prompt_tokens=prompt_tokens, output_tokens=0
+            )
+        )
+    return frames
+
+
+def call_chunks(
+    name: str,
+    args: dict[str, Any],
+    *,
+    finish_reason: str = "STOP",
+    prompt_tokens: int = 9,
+    output_tokens: int = 21,
+) -> list[bytes]:
+    """A forced function call: the args arrive whole in one frame."""
+    return [
+        response_frame(
+            [{"functionCall": {"name": name, "args": args}}],
+            finish_reason=finish_reason,
+            prompt_tokens=prompt_tokens,
+            output_tokens=output_tokens,
+        )
+    ]
+
+
+def blocked_prompt_chunk(reason: str = "SAFETY") -> bytes:
+    return sse_frame(
+        {
+            "promptFeedback": {"blockReason": reason},
+            "usageMetadata": {"promptTokenCount": 9, "totalTokenCount": 9},
+            "modelVersion": MODEL_VERSION,
+        }
+    )
+
+
+def error_frame(code: int = 500, message: str = "internal error") -> bytes:
+    return sse_frame(
+        {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}}
+    )
+
+
+def _split_script_kw(kw: dict[str, Any]) -> dict[str, Any]:
+    return {k: kw.pop(k) for k in ("delay", "gates", "truncate_after", "drop_after") if k in kw}
+
+
+def text_script(pieces: list[str], **kw: Any) -> Script:
+    script_kw = _split_script_kw(kw)
+    return Script(chunks=text_chunks(pieces, **kw), **script_kw)
+
+
+def call_script(name: str, args: dict[str, Any], **kw: Any) -> Script:
+    script_kw = _split_script_kw(kw)
+    return Script(chunks=call_chunks(name, args, **kw), **script_kw)
+
+
+def http_error(status: int = 400, message: str = "bad request") -> Script:
+    return Script(
+        chunks=[
+            json.dumps(
+                {
+                    "error": {
+                        "code": status,
+                        "message": message,
+                        "status": _STATUS.get(status, "UNKNOWN"),
+                    }
+                }
+            ).encode()
+        ],
+        status=status,
+        headers={"content-type": "application/json; charset=UTF-8"},
+    )
+
+
+def make_client(server: ReplayServer, *, use_async: bool = False) -> Any:
+    """A ``genai.Client`` (or its ``.aio``) pointed at the replay server, without retries."""
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(
+        api_key="test",
+        http_options=types.HttpOptions(
+            base_url=server.url,
+            retry_options=types.HttpRetryOptions(attempts=1),
+        ),
+    )
+    return client.aio if use_async else client
