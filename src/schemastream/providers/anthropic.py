@@ -331,6 +331,18 @@ class _MessageDecoder:
         return Delta(finish_reason=reason, refusal=refusal, usage=usage)
 
 
+_TRANSPORT_MODULES = ("httpx", "httpx2", "httpcore", "requests", "urllib3", "aiohttp", "h11")
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """A network-level failure while reading the body (connection dropped, incomplete chunk)."""
+    return type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES
+
+
+def _lost(provider: str, exc: BaseException) -> ProviderError:
+    return ProviderError(f"{provider}: the connection was lost mid-stream: {exc}")
+
+
 def _raise_error_event(client: Any, err: _ErrorEvent, http_response: Any) -> None:
     """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
     make = getattr(client, "_make_status_error", None)
@@ -366,6 +378,10 @@ class _AnthropicDeltaStream(DeltaStream):
                     yield from self._decoder.finish()
             except _ErrorEvent as err:
                 _raise_error_event(self._client, err, http)
+            except Exception as exc:
+                if self._closed or not _is_transport_error(exc):
+                    raise
+                raise _lost("anthropic", exc) from exc
         finally:
             self.close()
 
@@ -396,6 +412,10 @@ class _AsyncAnthropicDeltaStream(AsyncDeltaStream):
                         yield delta
             except _ErrorEvent as err:
                 _raise_error_event(self._client, err, http)
+            except Exception as exc:
+                if self._closed or not _is_transport_error(exc):
+                    raise
+                raise _lost("anthropic", exc) from exc
         finally:
             await self.aclose()
 

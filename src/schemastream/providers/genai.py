@@ -44,7 +44,7 @@ from urllib.parse import urlencode
 import jiter
 
 from ..errors import ConfigurationError, ProviderError, StreamValidationError
-from .anthropic import _SSEDecoder
+from .anthropic import _is_transport_error, _lost, _SSEDecoder
 from .base import (
     AsyncDeltaStream,
     Delta,
@@ -432,6 +432,10 @@ class _GenAIDeltaStream(DeltaStream):
                     yield from deltas
                 except _FrameError as err:
                     _raise_frame_error(err, raw)
+                except Exception as exc:
+                    if self._closed or not _is_transport_error(exc):
+                        raise
+                    raise _lost("genai", exc) from exc
                 raw.close()
                 self._raw = None
                 if token is None:
@@ -485,6 +489,10 @@ class _AsyncGenAIDeltaStream(AsyncDeltaStream):
                         yield delta
                 except _FrameError as err:
                     _raise_frame_error(err, raw)
+                except Exception as exc:
+                    if self._closed or not _is_transport_error(exc):
+                        raise
+                    raise _lost("genai", exc) from exc
                 await _aclose_raw(raw)
                 self._raw = None
                 if token is None:
