@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from .errors import (
     SchemaStreamError,
     StreamValidationError,
 )
-from .events import FinalEvent
+from .events import FinalEvent, PartialEvent
 from .render import (
     STATE_FAILED,
     STATE_INCOMPLETE,
@@ -74,7 +75,7 @@ Exit codes:
   4    the schema file failed to import (its exception is shown)
   5    the schema attribute is not a pydantic BaseModel class
   6    unknown model/provider, missing extra or missing API key
-  7    validation failure: the output broke the schema (path + constraint shown)
+  7    validation failure: output broke the schema (path + constraint shown)
   8    incomplete output: the model stopped early (e.g. token limit)
   9    provider error: HTTP/connection error, refusal, invalid JSON
   130  interrupted (Ctrl-C): the stream was closed, generation stopped
@@ -248,6 +249,8 @@ def _live(view: StreamView, console: Console | None) -> Iterator[Live | None]:
         return
     with Live(view, console=console, refresh_per_second=8, transient=False) as live:
         yield live
+    if not console.is_terminal:
+        console.line()  # Live ends its last frame with a newline only on a terminal
 
 
 def to_jsonable(value: Any, response_model: Any) -> Any:
@@ -268,10 +271,16 @@ def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
         stream = _open_stream(client, opts)
         with _live(view, live_console) as live:
             try:
+                last_refresh = 0.0
                 for event in stream.events():
                     view.apply(event, stream)
-                    if live is not None:
+                    # redraw at once for news, at most ~30 times a second for growing text
+                    now = time.monotonic()
+                    if live is not None and (
+                        not isinstance(event, PartialEvent) or now - last_refresh > 0.033
+                    ):
                         live.refresh()
+                        last_refresh = now
                 final = stream.get_final_response()
                 if not view.has_final:
                     view.apply(FinalEvent(final), stream)

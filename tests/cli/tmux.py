@@ -1,0 +1,84 @@
+"""A real terminal for CLI tests: one detached tmux session on a private socket."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Mapping
+
+TMUX = shutil.which("tmux")
+
+
+class Tmux:
+    """``tmux -L <unique socket>``: start a command in a fixed-size pane, capture, send keys."""
+
+    def __init__(self, width: int = 100, height: int = 50) -> None:
+        assert TMUX is not None
+        self.socket = f"ss-cli-{uuid.uuid4().hex[:10]}"
+        self.width = width
+        self.height = height
+        self.target = "cli"
+
+    def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        assert TMUX is not None
+        return subprocess.run(
+            [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=20,
+        )
+
+    def start(
+        self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> None:
+        """Run ``argv`` in the pane; when it exits the pane shows ``EXIT=<code>`` and stays."""
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
+        cmd = " ".join(shlex.quote(a) for a in argv)
+        script = f"{'export ' + exports + '; ' if exports else ''}{cmd}; echo EXIT=$?; sleep 600"
+        args = [
+            "new-session",
+            "-d",
+            "-s",
+            self.target,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+        ]
+        if cwd:
+            args += ["-c", cwd]
+        self._tmux(*args, "bash --norc --noprofile -c " + shlex.quote(script))
+        self._tmux("set-option", "-t", self.target, "history-limit", "5000")
+
+    def capture(self, history: bool = True) -> str:
+        args = ["capture-pane", "-p", "-t", self.target]
+        if history:
+            args += ["-S", "-"]
+        return self._tmux(*args).stdout
+
+    def screen(self) -> str:
+        return self.capture(history=False)
+
+    def send_keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", self.target, *keys)
+
+    def wait_for(
+        self, predicate: Callable[[str], bool] | str, timeout: float = 30.0, history: bool = False
+    ) -> str:
+        """Poll the pane until ``predicate(text)`` (or the substring) holds; return the text."""
+        check = (lambda s: predicate in s) if isinstance(predicate, str) else predicate
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.capture(history=history)
+            if check(text):
+                return text
+            time.sleep(0.05)
+        raise AssertionError(f"pane never matched {predicate!r}; last capture:\n{text}")
+
+    def kill(self) -> None:
+        self._tmux("kill-server", check=False)
