@@ -1,0 +1,791 @@
+"""OpenAI (and OpenAI-compatible servers) through the official ``openai`` SDK.
+
+Chat Completions modes (``TOOLS``, ``JSON_SCHEMA``, ``JSON``, ``MD_JSON``) and Responses API
+modes (``RESPONSES_JSON_SCHEMA``, ``RESPONSES_TOOLS``); the mode picks the endpoint.
+
+Fast path (default): the SDK's raw streaming response
+(``...with_streaming_response.create(stream=True, ...)``) -- the SDK still builds the request,
+retries, and raises its own ``APIStatusError`` subclasses on non-2xx -- and this module reads
+the SSE bytes itself, decoding each event's data with :func:`jiter.from_json`; no SDK
+pydantic object is built per token. Fallback (``OpenAIProvider(client, fast=False)``, or when
+the endpoint has no ``with_streaming_response``): plain ``create(stream=True)`` iterating the
+SDK's chunk / event objects. Both feed the same decoders, so they yield the same deltas.
+
+Wire errors: a mid-stream ``{"error": ...}`` event, ``error`` / ``response.failed`` events
+raise :class:`openai.APIError`; a dropped connection raises :class:`openai.APIConnectionError`
+(:class:`openai.APITimeoutError` on a read timeout); a body that ends before the model
+finished raises :class:`~schemastream.errors.ProviderError`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import jiter
+
+from ..errors import ConfigurationError, ProviderError
+from .base import (
+    AsyncDeltaStream,
+    Delta,
+    DeltaStream,
+    FinishReason,
+    Mode,
+    Provider,
+    Request,
+    Usage,
+)
+
+__all__ = ["OpenAIProvider", "client_from_env"]
+
+CHAT_MODES = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
+RESPONSES_MODES = frozenset({Mode.RESPONSES_JSON_SCHEMA, Mode.RESPONSES_TOOLS})
+
+_INSTALL_HINT = "pip install 'schemastream[openai]'"
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "tool_calls": "stop",
+    "function_call": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "refusal": "refusal",
+}
+_INCOMPLETE: dict[str, FinishReason] = {
+    "max_output_tokens": "length",
+    "content_filter": "content_filter",
+}
+
+
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ConfigurationError(
+            f"the OpenAI provider needs the openai SDK: {_INSTALL_HINT}"
+        ) from exc
+    return openai
+
+
+def client_from_env(*, use_async: bool = False, **kw: Any) -> Any:
+    """``openai.OpenAI(**kw)`` (``AsyncOpenAI`` with ``use_async=True``).
+
+    The SDK reads ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` from the environment.
+    """
+    openai = _import_openai()
+    cls = openai.AsyncOpenAI if use_async else openai.OpenAI
+    try:
+        return cls(**kw)
+    except openai.OpenAIError as exc:
+        if "api_key" in str(exc):
+            raise ConfigurationError(
+                "no OpenAI API key: set OPENAI_API_KEY (or pass api_key=...); "
+                "for a local OpenAI-compatible server also set OPENAI_BASE_URL"
+            ) from exc
+        raise
+
+
+# -- decoders (shared by the fast and the SDK-object paths) ---------------------------------
+
+
+class _WireError(Exception):
+    """An error event inside a 200 stream; turned into ``openai.APIError`` by the caller."""
+
+    def __init__(self, message: str, body: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.body = body
+
+
+def _error_message(err: Any, default: str) -> str:
+    if isinstance(err, dict):
+        msg = err.get("message")
+        if isinstance(msg, str) and msg:
+            return msg
+    return default
+
+
+class _ChatDecoder:
+    """``chat.completion.chunk`` dicts -> deltas. ``final()`` once ``[DONE]`` arrived."""
+
+    __slots__ = ("tools", "tool_index", "finish", "usage", "refusal", "done")
+
+    def __init__(self, mode: Mode) -> None:
+        self.tools = mode == Mode.TOOLS
+        self.tool_index: int | None = None
+        self.finish: FinishReason | None = None
+        self.usage: Usage | None = None
+        self.refusal: list[str] = []
+        self.done = False
+
+    def event(self, d: Any) -> str | None:
+        """Feed one decoded event; returns new document text (or None)."""
+        choices = d.get("choices")
+        if not choices:
+            if d.get("error"):
+                err = d["error"]
+                raise _WireError(_error_message(err, "An error occurred during streaming"), err)
+            usage = d.get("usage")
+            if usage:
+                self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            return None
+        c = choices[0]
+        if c.get("index", 0) != 0:
+            for c in choices:  # noqa: B007 - n>1: only choice 0 is the document
+                if c.get("index", 0) == 0:
+                    break
+            else:
+                return None
+        usage = d.get("usage")
+        if usage:
+            self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        fr = c.get("finish_reason")
+        if fr:
+            self.finish = _FINISH.get(fr, "other")
+        delta = c.get("delta")
+        if not delta:
+            return None
+        r = delta.get("refusal")
+        if r:
+            self.refusal.append(r)
+        if not self.tools:
+            return delta.get("content") or None
+        calls = delta.get("tool_calls")
+        if not calls:
+            return None
+        if len(calls) == 1:
+            tc = calls[0]
+            idx = tc.get("index", 0)
+            if self.tool_index is None:
+                self.tool_index = idx
+            elif idx != self.tool_index:
+                return None
+            fn = tc.get("function")
+            return (fn.get("arguments") or None) if fn else None
+        parts = []
+        for tc in calls:
+            idx = tc.get("index", 0)
+            if self.tool_index is None:
+                self.tool_index = idx
+            if idx == self.tool_index and tc.get("function"):
+                parts.append(tc["function"].get("arguments") or "")
+        return "".join(parts) or None
+
+    def final(self) -> Delta:
+        refusal = "".join(self.refusal) or None
+        finish: FinishReason | None = "refusal" if refusal else self.finish
+        return Delta(finish_reason=finish or "stop", refusal=refusal, usage=self.usage)
+
+
+class _ResponsesDecoder:
+    """Responses API event dicts -> deltas; ``done`` once the response is over."""
+
+    __slots__ = ("tools", "item_id", "refusal", "refusal_done", "done", "last")
+
+    def __init__(self, mode: Mode) -> None:
+        self.tools = mode == Mode.RESPONSES_TOOLS
+        self.item_id: str | None = None
+        self.refusal: list[str] = []
+        self.refusal_done: str | None = None
+        self.done = False
+        self.last: Delta | None = None
+
+    def event(self, d: Any) -> str | None:
+        t = d.get("type")
+        if t == "response.output_text.delta":
+            return None if self.tools else (d.get("delta") or None)
+        if t == "response.function_call_arguments.delta":
+            if not self.tools:
+                return None
+            item = d.get("item_id")
+            if self.item_id is None:
+                self.item_id = item
+            elif item != self.item_id:
+                return None
+            return d.get("delta") or None
+        if t == "response.refusal.delta":
+            self.refusal.append(d.get("delta") or "")
+        elif t == "response.refusal.done":
+            self.refusal_done = d.get("refusal")
+        elif t == "response.completed" or t == "response.incomplete":
+            resp = d.get("response") or {}
+            u = resp.get("usage")
+            usage = Usage(u.get("input_tokens"), u.get("output_tokens")) if u else None
+            finish: FinishReason = "stop"
+            if t == "response.incomplete":
+                reason = (resp.get("incomplete_details") or {}).get("reason")
+                finish = _INCOMPLETE.get(reason or "", "other")
+            refusal = self.refusal_done or "".join(self.refusal) or None
+            if refusal and finish == "stop":
+                finish = "refusal"
+            self.done = True
+            self.last = Delta(finish_reason=finish, refusal=refusal, usage=usage)
+        elif t == "response.failed":
+            err = (d.get("response") or {}).get("error")
+            raise _WireError(_error_message(err, "the response failed"), err)
+        elif t == "error":
+            raise _WireError(_error_message(d, "An error occurred during streaming"), d)
+        return None
+
+
+class _SSEFeed:
+    """Incremental SSE framing: bytes in, each event's ``data`` (bytes) out."""
+
+    __slots__ = ("buf", "data")
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if self.buf:
+            chunk = self.buf + chunk
+        if b"\n" not in chunk:
+            self.buf = chunk
+            return []
+        lines = chunk.split(b"\n")
+        self.buf = lines.pop()
+        out = []
+        data = self.data
+        for line in lines:
+            if line[:5] == b"data:":
+                v = line[6:] if line[5:6] == b" " else line[5:]
+                if v[-1:] == b"\r":
+                    v = v[:-1]
+                data.append(v)
+            elif (not line or line == b"\r") and data:
+                out.append(data[0] if len(data) == 1 else b"\n".join(data))
+                data = self.data = []
+        return out
+
+    def finish(self) -> list[bytes]:
+        buf, self.buf = self.buf, b""
+        if buf.strip() in (b"data: [DONE]", b"data:[DONE]"):  # last line without newline
+            self.data.append(b"[DONE]")
+        # any other unterminated line is an event cut off mid-way: dropped (as the SSE spec says)
+        out = [b"\n".join(self.data)] if self.data else []
+        self.data = []
+        return out
+
+
+def _sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Each SSE event's ``data`` (bytes) from a byte-chunk iterator."""
+    feed = _SSEFeed()
+    for chunk in chunks:
+        yield from feed.feed(chunk)
+    yield from feed.finish()
+
+
+def _early(kind: str) -> ProviderError:
+    what = "[DONE]" if kind == "chat" else "response.completed"
+    return ProviderError(f"stream ended early: the connection closed before {what}")
+
+
+def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
+    """Map a transport error during the body read to the SDK's own exception."""
+    import httpx
+
+    if isinstance(exc, _WireError):
+        return openai.APIError(exc.message, request=request, body=exc.body)
+    if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
+        return ProviderError(f"malformed stream event: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return openai.APITimeoutError(request=request)
+    if isinstance(exc, httpx.TransportError):
+        return openai.APIConnectionError(message=f"connection error: {exc}", request=request)
+    return exc
+
+
+def _http_request(resp: Any) -> Any:
+    try:
+        return resp.http_response.request
+    except Exception:  # pragma: no cover - defensive
+        return None
+
+
+def _to_dict(obj: Any) -> Any:
+    """An SDK object back to its wire dict (fallback path)."""
+    to_dict = getattr(obj, "to_dict", None)
+    if to_dict is not None:
+        return to_dict()
+    return obj.model_dump(by_alias=True, exclude_unset=True)
+
+
+# -- sync streams ----------------------------------------------------------------------------
+
+
+class _FastStream(DeltaStream):
+    """Raw SSE bytes from ``with_streaming_response`` decoded with jiter."""
+
+    def __init__(self, openai: Any, cm: Any, resp: Any, kind: str, mode: Mode) -> None:
+        self._openai = openai
+        self._cm = cm
+        self._resp = resp
+        self._kind = kind
+        self._mode = mode
+        self._closed = False
+
+    def __iter__(self) -> Iterator[Delta]:
+        try:
+            if self._kind == "chat":
+                yield from self._chat()
+            else:
+                yield from self._responses()
+        except ProviderError:
+            self.close()
+            raise
+        except Exception as exc:
+            if self._closed:
+                return
+            self.close()
+            err = _sdk_error(self._openai, exc, _http_request(self._resp))
+            if err is exc:
+                raise
+            raise err from exc
+        finally:
+            if not self._closed:
+                self.close()
+
+    def _chat(self) -> Iterator[Delta]:
+        dec = _ChatDecoder(self._mode)
+        event = dec.event
+        from_json = jiter.from_json
+        for data in _sse_data(self._resp.iter_bytes()):
+            if data[:6] == b"[DONE]":
+                dec.done = True  # read on to the end of the body: keeps the connection reusable
+                continue
+            text = event(from_json(data))
+            if text:
+                yield Delta(text)
+            if self._closed:
+                return
+        if self._closed:
+            return
+        if not dec.done and dec.finish is None:
+            raise _early("chat")
+        yield dec.final()
+
+    def _responses(self) -> Iterator[Delta]:
+        dec = _ResponsesDecoder(self._mode)
+        event = dec.event
+        from_json = jiter.from_json
+        for data in _sse_data(self._resp.iter_bytes()):
+            text = event(from_json(data))
+            if text:
+                yield Delta(text)
+            if self._closed:
+                return
+        if self._closed:
+            return
+        if dec.last is None:
+            raise _early("responses")
+        yield dec.last
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._resp.close()
+        finally:
+            self._cm.__exit__(None, None, None)
+
+
+class _SdkStream(DeltaStream):
+    """Fallback: iterate the SDK's own ``Stream`` of chunk / event objects."""
+
+    def __init__(self, openai: Any, stream: Any, kind: str, mode: Mode) -> None:
+        self._openai = openai
+        self._stream = stream
+        self._kind = kind
+        self._mode = mode
+        self._closed = False
+
+    def __iter__(self) -> Iterator[Delta]:
+        dec: Any = (
+            _ChatDecoder(self._mode) if self._kind == "chat" else _ResponsesDecoder(self._mode)
+        )
+        try:
+            for obj in self._stream:
+                text = dec.event(_to_dict(obj))
+                if text:
+                    yield Delta(text)
+                if self._closed:
+                    return
+        except Exception as exc:
+            if self._closed:
+                return
+            self.close()
+            err = _sdk_error(self._openai, exc, _stream_request(self._stream))
+            if err is exc:
+                raise
+            raise err from exc
+        if self._closed:
+            return
+        self.close()
+        # The SDK's Stream swallows [DONE]; a chat stream counts as finished once a
+        # finish_reason arrived.
+        if self._kind == "chat":
+            if dec.finish is None:
+                raise _early("chat")
+            yield dec.final()
+        else:
+            if dec.last is None:
+                raise _early("responses")
+            yield dec.last
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stream.close()
+
+
+def _stream_request(stream: Any) -> Any:
+    try:
+        return stream.response.request
+    except Exception:  # pragma: no cover - defensive
+        return None
+
+
+# -- async streams ---------------------------------------------------------------------------
+
+
+class _AsyncFastStream(AsyncDeltaStream):
+    def __init__(self, openai: Any, cm: Any, resp: Any, kind: str, mode: Mode) -> None:
+        self._openai = openai
+        self._cm = cm
+        self._resp = resp
+        self._kind = kind
+        self._mode = mode
+        self._closed = False
+
+    def __aiter__(self) -> AsyncIterator[Delta]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[Delta]:
+        chat = self._kind == "chat"
+        dec: Any = _ChatDecoder(self._mode) if chat else _ResponsesDecoder(self._mode)
+        event = dec.event
+        from_json = jiter.from_json
+        feed = _SSEFeed()
+        try:
+            async for chunk in self._resp.iter_bytes():
+                for data in feed.feed(chunk):
+                    if chat and data[:6] == b"[DONE]":
+                        dec.done = True  # read on to the end: keeps the connection reusable
+                        continue
+                    text = event(from_json(data))
+                    if text:
+                        yield Delta(text)
+                        if self._closed:
+                            return
+            for data in feed.finish():
+                if chat and data[:6] == b"[DONE]":
+                    dec.done = True
+                else:
+                    event(from_json(data))
+            if self._closed:
+                return
+            if chat:
+                if not dec.done and dec.finish is None:
+                    raise _early("chat")
+                final = dec.final()
+            else:
+                if dec.last is None:
+                    raise _early("responses")
+                final = dec.last
+        except ProviderError:
+            await self.aclose()
+            raise
+        except Exception as exc:
+            if self._closed:
+                return
+            await self.aclose()
+            err = _sdk_error(self._openai, exc, _http_request(self._resp))
+            if err is exc:
+                raise
+            raise err from exc
+        await self.aclose()
+        yield final
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._resp.close()
+        finally:
+            await self._cm.__aexit__(None, None, None)
+
+
+class _AsyncSdkStream(AsyncDeltaStream):
+    def __init__(self, openai: Any, stream: Any, kind: str, mode: Mode) -> None:
+        self._openai = openai
+        self._stream = stream
+        self._kind = kind
+        self._mode = mode
+        self._closed = False
+
+    def __aiter__(self) -> AsyncIterator[Delta]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[Delta]:
+        chat = self._kind == "chat"
+        dec: Any = _ChatDecoder(self._mode) if chat else _ResponsesDecoder(self._mode)
+        try:
+            async for obj in self._stream:
+                text = dec.event(_to_dict(obj))
+                if text:
+                    yield Delta(text)
+                if self._closed:
+                    return
+        except Exception as exc:
+            if self._closed:
+                return
+            await self.aclose()
+            err = _sdk_error(self._openai, exc, _stream_request(self._stream))
+            if err is exc:
+                raise
+            raise err from exc
+        if self._closed:
+            return
+        await self.aclose()
+        if chat:
+            if dec.finish is None:
+                raise _early("chat")
+            yield dec.final()
+        else:
+            if dec.last is None:
+                raise _early("responses")
+            yield dec.last
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._stream.close()
+
+
+# -- the provider ----------------------------------------------------------------------------
+
+
+def _messages_from(kw: dict[str, Any]) -> list[Any]:
+    """Chat messages from ``messages`` / ``input`` / ``instructions`` (Responses-style)."""
+    messages = list(kw.pop("messages", None) or [])
+    instructions = kw.pop("instructions", None)
+    inp = kw.pop("input", None)
+    if inp is not None:
+        if isinstance(inp, str):
+            messages.append({"role": "user", "content": inp})
+        else:
+            messages.extend(inp)
+    if instructions:
+        messages.insert(0, {"role": "system", "content": instructions})
+    return messages
+
+
+def _with_system(messages: list[Any], text: str) -> list[Any]:
+    """Add ``text`` to the leading system message (or insert one)."""
+    if (
+        messages
+        and isinstance(messages[0], dict)
+        and messages[0].get("role") in ("system", "developer")
+        and isinstance(messages[0].get("content"), str)
+    ):
+        first = dict(messages[0])
+        first["content"] = first["content"] + "\n\n" + text
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+def _errors_text(error: BaseException) -> str:
+    errors_fn = getattr(error, "errors", None)
+    lines: list[str] = []
+    if callable(errors_fn):
+        try:
+            for err in errors_fn():
+                loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+                lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
+        except Exception:
+            lines = []
+    if not lines:
+        lines = [f"- {error}"]
+    return "\n".join(lines)
+
+
+class OpenAIProvider(Provider):
+    """``OpenAIProvider(openai.OpenAI() | openai.AsyncOpenAI(), mode=None, fast=True)``."""
+
+    name = "openai"
+    default_mode = Mode.TOOLS
+    default_responses_mode = Mode.RESPONSES_JSON_SCHEMA
+    supported_modes = CHAT_MODES | RESPONSES_MODES
+
+    def __init__(self, client: Any, mode: Mode | str | None = None, *, fast: bool = True) -> None:
+        self.client = client
+        self.fast = fast
+        self.is_async = _is_async_client(client)
+        if mode is not None:
+            mode = Mode(mode)
+            if mode not in self.supported_modes:
+                raise ConfigurationError(f"openai: unsupported mode {mode.value!r}")
+            self.default_mode = mode
+            self.default_responses_mode = mode
+        self.mode = mode
+
+    # -- sans-IO ---------------------------------------------------------------------------
+    def build_request(self, spec: Any, mode: Mode, kwargs: dict[str, Any]) -> Request:
+        mode = Mode(mode)
+        if mode in RESPONSES_MODES:
+            return self._responses_request(spec, mode, kwargs)
+        if mode not in CHAT_MODES:
+            raise ConfigurationError(f"openai: unsupported mode {mode.value!r}")
+        kw = dict(kwargs)
+        messages = _messages_from(kw)
+        if "max_output_tokens" in kw:
+            kw.setdefault("max_tokens", kw.pop("max_output_tokens"))
+        if mode == Mode.TOOLS:
+            fn: dict[str, Any] = {
+                "name": spec.name,
+                "description": spec.description,
+                "parameters": spec.strict_json_schema,
+                "strict": True,
+            }
+            kw["tools"] = [{"type": "function", "function": fn}]
+            kw["tool_choice"] = {"type": "function", "function": {"name": spec.name}}
+            kw.setdefault("parallel_tool_calls", False)
+        elif mode == Mode.JSON_SCHEMA:
+            kw["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "schema": spec.strict_json_schema,
+                    "strict": True,
+                },
+            }
+        elif mode == Mode.JSON:
+            kw["response_format"] = {"type": "json_object"}
+            messages = _with_system(messages, spec.prompt())
+        else:  # MD_JSON
+            messages = _with_system(messages, spec.md_prompt())
+        kw["messages"] = messages
+        kw["stream"] = True
+        opts = dict(kw.get("stream_options") or {})
+        opts.setdefault("include_usage", True)
+        kw["stream_options"] = opts
+        return Request(kind="chat", kwargs=kw, mode=mode)
+
+    def _responses_request(self, spec: Any, mode: Mode, kwargs: dict[str, Any]) -> Request:
+        kw = dict(kwargs)
+        messages = kw.pop("messages", None)
+        if messages is not None:
+            inp = kw.pop("input", None)
+            items = list(messages)
+            if isinstance(inp, str):
+                items.append({"role": "user", "content": inp})
+            elif inp:
+                items.extend(inp)
+            kw["input"] = items
+        if "max_tokens" in kw:
+            kw.setdefault("max_output_tokens", kw.pop("max_tokens"))
+        if "max_completion_tokens" in kw:
+            kw.setdefault("max_output_tokens", kw.pop("max_completion_tokens"))
+        if mode == Mode.RESPONSES_JSON_SCHEMA:
+            text = dict(kw.get("text") or {})
+            text["format"] = {
+                "type": "json_schema",
+                "name": spec.name,
+                "description": spec.description,
+                "schema": spec.strict_json_schema,
+                "strict": True,
+            }
+            kw["text"] = text
+        else:
+            kw["tools"] = [
+                {
+                    "type": "function",
+                    "name": spec.name,
+                    "description": spec.description,
+                    "parameters": spec.strict_json_schema,
+                    "strict": True,
+                }
+            ]
+            kw["tool_choice"] = {"type": "function", "name": spec.name}
+            kw.setdefault("parallel_tool_calls", False)
+        kw["stream"] = True
+        return Request(kind="responses", kwargs=kw, mode=mode)
+
+    def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
+        feedback = (
+            "Your previous output was not valid:\n"
+            + _errors_text(error)
+            + "\nReply again with the complete, corrected output that matches the schema"
+            " (the whole document, not a diff)."
+        )
+        kw = dict(request.kwargs)
+        turn = [
+            {"role": "assistant", "content": raw_text or "(empty)"},
+            {"role": "user", "content": feedback},
+        ]
+        if request.kind == "chat":
+            kw["messages"] = [*kw.get("messages", []), *turn]
+        else:
+            inp = kw.get("input")
+            items: list[Any] = []
+            if isinstance(inp, str):
+                items = [{"role": "user", "content": inp}]
+            elif inp:
+                items = list(inp)
+            kw["input"] = [*items, *turn]
+        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+
+    # -- IO --------------------------------------------------------------------------------
+    def _endpoint(self, request: Request) -> Any:
+        if request.kind == "chat":
+            return self.client.chat.completions
+        return self.client.responses
+
+    def open_stream(self, request: Request) -> DeltaStream:
+        if self.is_async:
+            return super().open_stream(request)
+        openai = _import_openai()
+        endpoint = self._endpoint(request)
+        raw = getattr(endpoint, "with_streaming_response", None) if self.fast else None
+        if raw is not None:
+            cm = raw.create(**request.kwargs)
+            resp = cm.__enter__()  # raises the SDK's APIStatusError subclasses on non-2xx
+            return _FastStream(openai, cm, resp, request.kind, request.mode)
+        return _SdkStream(openai, endpoint.create(**request.kwargs), request.kind, request.mode)
+
+    async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
+        if not self.is_async:
+            return await super().aopen_stream(request)
+        openai = _import_openai()
+        endpoint = self._endpoint(request)
+        raw = getattr(endpoint, "with_streaming_response", None) if self.fast else None
+        if raw is not None:
+            cm = raw.create(**request.kwargs)
+            resp = await cm.__aenter__()
+            return _AsyncFastStream(openai, cm, resp, request.kind, request.mode)
+        stream = await endpoint.create(**request.kwargs)
+        return _AsyncSdkStream(openai, stream, request.kind, request.mode)
+
+
+def _is_async_client(client: Any) -> bool:
+    try:
+        import openai
+
+        if isinstance(client, openai.AsyncOpenAI):
+            return True
+        if isinstance(client, openai.OpenAI):
+            return False
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        create = client.chat.completions.create
+    except AttributeError:
+        create = getattr(getattr(client, "responses", None), "create", None)
+    return bool(create is not None and inspect.iscoroutinefunction(create))
