@@ -19,6 +19,7 @@ close the HTTP response at once.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -448,6 +449,7 @@ class AnthropicProvider(Provider):
     def __init__(self, client: Any, mode: Mode | str | None = None) -> None:
         self.client = client
         self.is_async = _is_async_client(client)
+        self._params: frozenset[str] | None = None
         if mode is not None:
             mode = Mode(mode)
             if mode not in self.supported_modes:
@@ -486,6 +488,10 @@ class AnthropicProvider(Provider):
             if max_tokens is None:
                 max_tokens = value
         kw["max_tokens"] = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        if "stop" in kw:
+            stop = kw.pop("stop")
+            kw["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        self._move_unknown_to_extra_body(kw)
         if mode == Mode.TOOLS:
             kw["tools"] = [
                 {
@@ -501,6 +507,30 @@ class AnthropicProvider(Provider):
             kw["system"] = "\n\n".join(system)
         kw["messages"] = conv
         return Request(kind="messages", kwargs=kw, mode=mode, extra={"tool_name": spec.name})
+
+    def _move_unknown_to_extra_body(self, kw: dict[str, Any]) -> None:
+        """Parameters the SDK's ``messages.create`` does not take (``temperature`` in anthropic
+        2.x ...) travel in ``extra_body``, so the same call works across SDK versions."""
+        params = self._create_params()
+        if params is None:
+            return
+        unknown = [k for k in kw if k not in params]
+        if unknown:
+            extra = dict(kw.get("extra_body") or {})
+            for key in unknown:
+                extra[key] = kw.pop(key)
+            kw["extra_body"] = extra
+
+    def _create_params(self) -> frozenset[str] | None:
+        if self._params is None:
+            try:
+                sig = inspect.signature(self.client.messages.create)
+            except (AttributeError, TypeError, ValueError):
+                return None
+            if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+                return None
+            self._params = frozenset(sig.parameters)
+        return self._params
 
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
         kw = dict(request.kwargs)
