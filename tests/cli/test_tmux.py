@@ -108,3 +108,87 @@ def test_fake_ctrl_c(tmux: Tmux, tmp_path: Path) -> None:
     assert "interrupted" in out
     assert "Traceback" not in out
     assert gates.closed
+
+
+# -- the real stack: openai SDK -> paced replay server ----------------------------------------
+
+
+def _growing(prefix: str) -> Callable[[str], bool]:
+    """The pane shows ``prefix`` (maybe a few more characters) with the growing-text cursor."""
+    pattern = re.compile(re.escape(prefix) + r"[^│▌]{0,4}▌")
+    return lambda screen: pattern.search(screen) is not None
+
+
+def _replay_argv(*extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "schemastream.cli",
+        "run",
+        "Generate 3 ideas",
+        "--schema",
+        f"{EXAMPLE}:Idea",
+        "--list",
+        "--model",
+        "openai/gpt-4o-mini",
+        *extra,
+    ]
+
+
+def test_replay_live_view_states(tmux: Tmux) -> None:
+    from tests.replay.base import Script, replay_server
+    from tests.replay.openai_server import responses_text_frames
+
+    from .replay_helpers import DOC, cli_env, gate_after, require_core
+
+    require_core()
+    script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
+    g1 = gate_after(script, '"title":"Shar')
+    g2 = gate_after(script, '{"title":"Voice')
+    g3 = gate_after(script, '"blurb":"Free premium')
+    with replay_server(script) as server:
+        tmux.start(_replay_argv(), env=cli_env(server))
+        # 1: a partial title of the first item, nothing finished
+        screen = tmux.wait_for(_growing("Shar"))
+        assert "#1 …" in screen and "validation: streaming" in screen
+        assert "#1 ✓" not in screen and "#2" not in screen
+        # 2: the first item is done, the second one is growing
+        script.gates[g1].set()
+        screen = tmux.wait_for(_growing("Voice"))
+        assert "#1 ✓" in screen and "Share notes instantly" in screen and "#2 …" in screen
+        assert "1 item ✓" in screen
+        # 3: two done, the third's blurb is growing
+        script.gates[g2].set()
+        screen = tmux.wait_for(_growing("Free premium"))
+        assert "#2 ✓" in screen and "#3 …" in screen and "2 items ✓" in screen
+        assert "validated final" not in screen
+        # 4: the rest: the validated final
+        script.gates[g3].set()
+        out = tmux.wait_for("EXIT=0", history=True)
+        assert "#3 ✓" in out and "validation: ok" in out and "3 items ✓" in out
+        assert "validated final:" in out and '"title": "Student bundle"' in out
+        assert "tok/s" in out  # usage arrived with response.completed
+        assert not server.last.disconnected
+
+
+def test_replay_ctrl_c_closes_upstream(tmux: Tmux) -> None:
+    from tests.replay.base import Script, replay_server
+    from tests.replay.openai_server import responses_text_frames
+
+    from .replay_helpers import DOC, cli_env, gate_after, require_core
+
+    require_core()
+    script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
+    gate_after(script, '{"title":"Voice')
+    with replay_server(script) as server:
+        tmux.start(_replay_argv(), env=cli_env(server))
+        tmux.wait_for(_growing("Voice"))
+        assert not server.last.disconnected
+        tmux.send_keys("C-c")
+        out = tmux.wait_for("EXIT=130", history=True)
+        assert "interrupted" in out and "Traceback" not in out
+        assert "validation: interrupted" in out
+        ex = server.last
+        assert ex.done.wait(10)
+        assert ex.disconnected and not ex.completed
+        assert ex.chunks_sent < ex.total_chunks

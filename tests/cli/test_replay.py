@@ -1,0 +1,154 @@
+"""``schemastream run`` end to end: the real client and openai SDK against the replay server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import TypeAdapter
+
+from tests.replay.base import Script, replay_server
+from tests.replay.openai_server import chat_content_frames, responses_text_frames
+
+from .replay_helpers import DOC, EXAMPLE, IDEAS, cli_env, require_core, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _core() -> None:
+    require_core()
+
+
+def _idea_type() -> type:
+    from schemastream.cli import load_schema
+
+    return load_schema(f"{EXAMPLE}:Idea")
+
+
+def test_json_default_mode_validates() -> None:
+    with replay_server(Script(chunks=responses_text_frames(DOC, 5))) as server:
+        r = run_cli(
+            [
+                "run",
+                "ideas",
+                "--schema",
+                f"{EXAMPLE}:Idea",
+                "--list",
+                "--json",
+                "--model",
+                "openai/gpt-4o-mini",
+            ],
+            cli_env(server),
+        )
+        assert r.returncode == 0, r.stderr
+        data = json.loads(r.stdout)  # stdout is the JSON and nothing else
+        ideas = TypeAdapter(list[_idea_type()]).validate_python(data)  # type: ignore[misc]
+        assert [i.title for i in ideas] == [i["title"] for i in IDEAS]
+        assert server.last.path.endswith("/responses")
+        assert server.last.json["model"] == "gpt-4o-mini"
+
+
+def test_json_chat_mode_max_items() -> None:
+    with replay_server(Script(chunks=chat_content_frames(DOC, 5))) as server:
+        r = run_cli(
+            [
+                "run",
+                "ideas",
+                "--schema",
+                f"{EXAMPLE}:Idea",
+                "--list",
+                "--json",
+                "--max-items",
+                "2",
+                "--mode",
+                "json_schema",
+                "--model",
+                "openai/gpt-4o-mini",
+            ],
+            cli_env(server),
+        )
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == IDEAS[:2]
+        assert server.last.path.endswith("/chat/completions")
+
+
+def test_validation_failure_exit_7() -> None:
+    bad = {"items": [IDEAS[0], {"title": "Too long", "blurb": "x" * 400}]}
+    with replay_server(Script(chunks=chat_content_frames(bad, 5))) as server:
+        r = run_cli(
+            [
+                "run",
+                "ideas",
+                "--schema",
+                f"{EXAMPLE}:Idea",
+                "--list",
+                "--mode",
+                "json_schema",
+                "--model",
+                "openai/gpt-4o-mini",
+            ],
+            cli_env(server),
+        )
+        assert r.returncode == 7, r.stderr
+        assert "validation failed" in r.stderr
+        assert "blurb" in r.stderr and "string_too_long" in r.stderr
+        assert "Traceback" not in r.stderr
+        server.last.done.wait(5)
+        assert server.last.chunks_sent < server.last.total_chunks  # it stopped reading early
+
+
+def test_incomplete_exit_8() -> None:
+    text = json.dumps(DOC)[:80]
+    frames = chat_content_frames(text, 5, finish_reason="length")
+    with replay_server(Script(chunks=frames)) as server:
+        r = run_cli(
+            [
+                "run",
+                "ideas",
+                "--schema",
+                f"{EXAMPLE}:Idea",
+                "--list",
+                "--json",
+                "--mode",
+                "json_schema",
+                "--model",
+                "openai/gpt-4o-mini",
+            ],
+            cli_env(server),
+        )
+        assert r.returncode == 8, r.stderr
+        assert "incomplete output" in r.stderr
+        assert "1 item(s)" in r.stderr
+        assert r.stdout == ""
+
+
+def test_http_error_exit_9() -> None:
+    err = Script.json({"error": {"message": "boom", "type": "server_error"}}, status=400)
+    with replay_server(err) as server:
+        r = run_cli(
+            ["run", "x", "--schema", f"{EXAMPLE}:Idea", "--model", "openai/gpt-4o-mini"],
+            cli_env(server),
+        )
+        assert r.returncode == 9, r.stderr
+        assert "boom" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unknown_provider_exit_6() -> None:
+    r = run_cli(
+        ["run", "x", "--schema", f"{EXAMPLE}:Idea", "--model", "nosuch/thing"], cli_env(None)
+    )
+    assert r.returncode == 6, r.stderr
+    assert "nosuch" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_api_key_exit_6() -> None:
+    r = run_cli(
+        ["run", "x", "--schema", f"{EXAMPLE}:Idea", "--model", "openai/gpt-4o-mini"], cli_env(None)
+    )
+    assert r.returncode == 6, r.stderr
+    assert "OPENAI_API_KEY" in r.stderr
+
+
+def test_schema_error_subprocess_exit_3() -> None:
+    r = run_cli(["run", "x", "--schema", "no/such/file.py:Idea"], cli_env(None))
+    assert r.returncode == 3
+    assert "does not exist" in r.stderr and r.stdout == ""
