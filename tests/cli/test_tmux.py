@@ -7,8 +7,9 @@ real stack (``ss.from_provider("openai/...")`` -> the openai SDK -> a paced repl
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
