@@ -1,0 +1,274 @@
+"""Fakes and parsers for the web tests (event sources that behave like ss.Stream)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from pydantic import BaseModel, Field
+
+from schemastream.events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
+from schemastream.patch import apply_patch, diff
+
+
+class Idea(BaseModel):
+    title: str
+    blurb: str = Field(..., max_length=140)
+
+
+def make_ideas(n: int, *, seed: int = 0) -> list[dict[str, str]]:
+    words = ["sync", "tag", "focus", "share", "voice", "search", "offline", "daily", "ink", "mind"]
+    out = []
+    for i in range(n):
+        w = words[(i + seed) % len(words)]
+        out.append(
+            {
+                "title": f"Idea {i}: {w.title()} boost",
+                "blurb": f"Make {w} effortless: a {w} feature that saves you time every day, #{i}.",
+            }
+        )
+    return out
+
+
+def idea_events(ideas: list[dict[str, str]], chunk: int = 4) -> list[StreamEvent]:
+    """Events as the core would produce them while a model writes ``ideas`` ``chunk`` chars
+    at a time: partial snapshots (ops from diff), an item event per completed idea, final."""
+    events: list[StreamEvent] = []
+    state: Any = None
+
+    def emit(snapshot: Any) -> None:
+        nonlocal state
+        ops = diff(state, snapshot)
+        if ops:
+            state = apply_patch(state, ops)
+            events.append(PartialEvent(partial=snapshot, ops=ops))
+
+    emit([])
+    done: list[dict[str, str]] = []
+    for i, idea in enumerate(ideas):
+        current: dict[str, str] = {}
+        for key in ("title", "blurb"):
+            text = idea[key]
+            for end in range(0, len(text) + 1, chunk):
+                current = {**current, key: text[:end]}
+                emit([*done, current])
+            current = {**current, key: text}
+            emit([*done, current])
+        done.append(dict(idea))
+        events.append(ItemEvent(index=i, item=Idea(**idea), pointer=f"/{i}"))
+    events.append(FinalEvent(value=[Idea(**d) for d in ideas], ops=[]))
+    return events
+
+
+class FakeStream:
+    """A sync stream: ``events()`` yields ``events``; blocks before ``block_at`` until closed
+    (as a network read blocks until the connection is cut); ``raise_at`` raises ``error``."""
+
+    def __init__(
+        self,
+        events: list[StreamEvent],
+        *,
+        block_at: int | None = None,
+        raise_at: int | None = None,
+        error: BaseException | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self._events = events
+        self.block_at = block_at
+        self.raise_at = raise_at
+        self.error = error
+        self.delay = delay
+        self.closed = threading.Event()
+        self.yielded = 0
+        self.blocked = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def events(self) -> Iterator[StreamEvent]:
+        self.thread = threading.current_thread()
+        for i, ev in enumerate(self._events):
+            if self.closed.is_set():
+                return
+            if i == self.raise_at:
+                assert self.error is not None
+                raise self.error
+            if i == self.block_at:
+                self.blocked.set()
+                self.closed.wait(30)
+                return
+            if self.delay:
+                time.sleep(self.delay)
+            self.yielded += 1
+            yield ev
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class AsyncFakeStream:
+    """The async twin of :class:`FakeStream`."""
+
+    def __init__(
+        self,
+        events: list[StreamEvent],
+        *,
+        block_at: int | None = None,
+        raise_at: int | None = None,
+        error: BaseException | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self._events = events
+        self.block_at = block_at
+        self.raise_at = raise_at
+        self.error = error
+        self.delay = delay
+        self.closed = threading.Event()
+        self.blocked = threading.Event()
+        self.yielded = 0
+
+    async def _gen(self) -> AsyncIterator[StreamEvent]:
+        for i, ev in enumerate(self._events):
+            if self.closed.is_set():
+                return
+            if i == self.raise_at:
+                assert self.error is not None
+                raise self.error
+            if i == self.block_at:
+                self.blocked.set()
+                while not self.closed.is_set():
+                    await asyncio.sleep(0.01)
+                return
+            await asyncio.sleep(self.delay)
+            self.yielded += 1
+            yield ev
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        return self._gen()
+
+    async def aclose(self) -> None:
+        self.closed.set()
+
+
+# -- SSE parsing (strict about framing) -------------------------------------------------------
+
+
+@dataclass
+class Frame:
+    id: int | None
+    event: str
+    data: Any
+
+
+def parse_sse(raw: str, *, comments: list[str] | None = None) -> list[Frame]:
+    """Parse an SSE body written by schemastream.web, asserting its framing."""
+    assert raw == "" or raw.endswith("\n\n"), f"body does not end with a blank line: {raw[-40:]!r}"
+    frames: list[Frame] = []
+    for block in raw.split("\n\n")[:-1]:
+        assert block, "empty frame"
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            assert "\r" not in line
+            if line.startswith(":"):
+                if comments is not None:
+                    comments.append(line)
+                continue
+            name, sep, value = line.partition(":")
+            assert sep, f"line without colon: {line!r}"
+            assert name in ("id", "event", "data"), name
+            assert name not in fields, f"repeated field {name}"
+            fields[name] = value[1:] if value.startswith(" ") else value
+        if "data" not in fields:
+            continue  # a comment-only frame (heartbeat)
+        frames.append(
+            Frame(
+                int(fields["id"]) if "id" in fields else None,
+                fields.get("event", "message"),
+                json.loads(fields["data"]),
+            )
+        )
+    return frames
+
+
+def replay_frames(frames: list[Frame]) -> tuple[Any, list[int], str]:
+    """What a client ends with: (state, completed item indexes, how it ended)."""
+    state: Any = None
+    items: list[int] = []
+    end = "open"
+    for f in frames:
+        assert end == "open", f"{f.event} after {end}"
+        if f.event == "patch":
+            state = apply_patch(state, f.data["ops"])
+        elif f.event == "item":
+            items.append(f.data["index"])
+            assert f.data["pointer"] == f"/{f.data['index']}"
+        elif f.event == "final":
+            state = apply_patch(state, f.data["ops"])
+            end = "final"
+        elif f.event == "error":
+            end = "error"
+        elif f.event == "restart":
+            state, items = None, []
+    return state, items, end
+
+
+# -- a real HTTP server in a thread (for disconnects: TestClient buffers responses) ----------
+
+
+class ServerThread:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.sock = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets-sansio" if _has_ws_sansio() else "auto",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve(sockets=[self.sock]))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        wait_for(lambda: self.server.started, 10, "server start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def _has_ws_sansio() -> bool:
+    try:
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def wait_for(cond: Callable[[], Any], timeout: float, what: str = "condition") -> None:
+    """Poll ``cond`` until true; fail after ``timeout`` seconds (a deadline, not a timing claim)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
