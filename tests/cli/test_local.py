@@ -1,0 +1,58 @@
+"""``schemastream demo`` / ``run`` on the embedded local model (needs the ``local`` extra)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from pydantic import TypeAdapter
+
+from .replay_helpers import EXAMPLE, cli_env, require_core, run_cli
+
+pytestmark = [
+    pytest.mark.local,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _ready() -> None:
+    require_core()
+    if importlib.util.find_spec("schemastream.providers.local") is None:
+        pytest.skip("the local provider is not there yet")
+
+
+def test_demo_json_on_local_model() -> None:
+    from schemastream.cli import Idea
+
+    r = run_cli(["demo", "--json"], cli_env(None), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ideas = TypeAdapter(list[Idea]).validate_python(json.loads(r.stdout))
+    assert 1 <= len(ideas) <= 3
+    assert all(i.title and len(i.blurb) <= 140 for i in ideas)
+
+
+def test_run_json_on_local_model() -> None:
+    from schemastream.cli import load_schema
+
+    r = run_cli(
+        [
+            "run",
+            "Two ideas to market a bakery",
+            "--schema",
+            f"{EXAMPLE}:Idea",
+            "--list",
+            "--max-items",
+            "2",
+            "--json",
+        ],
+        cli_env(None),
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    idea = load_schema(f"{EXAMPLE}:Idea")
+    ideas = TypeAdapter(list[idea]).validate_python(json.loads(r.stdout))  # type: ignore[valid-type]
+    assert 1 <= len(ideas) <= 2
