@@ -203,13 +203,17 @@ class RunOptions:
     max_retries: int = 0
     mode: str | None = None
     json_only: bool = False
+    model_path: str | None = None
 
 
-def _make_client(model: str) -> Any:
+def _make_client(model: str, model_path: str | None = None) -> Any:
     import schemastream as ss
 
+    kwargs: dict[str, Any] = {}
+    if model_path is not None:
+        kwargs["model_path"] = model_path
     try:
-        return ss.from_provider(model)
+        return ss.from_provider(model, **kwargs)
     except ConfigurationError as exc:
         raise CliError(ExitCode.CONFIG, str(exc)) from exc
     except ImportError as exc:  # a provider's SDK missing, reported bare
@@ -259,7 +263,7 @@ def to_jsonable(value: Any, response_model: Any) -> Any:
 
 def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
     """Run one stream with a live view; print the validated final. Raises :class:`CliError`."""
-    client = _make_client(opts.model)
+    client = _make_client(opts.model, opts.model_path)
     view = StreamView(is_list=opts.is_list, model=opts.model)
     # the live view: stdout normally; with --json, stderr when it is a terminal, else none
     if opts.json_only:
@@ -285,8 +289,9 @@ def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
                 if not view.has_final:
                     view.apply(FinalEvent(final), stream)
                 view.finish()
-            except StreamValidationError:
-                view.finish(STATE_FAILED)
+            except StreamValidationError as exc:
+                lines = describe_validation_error(exc)
+                view.finish(STATE_FAILED, lines[0] if lines else "")
                 raise
             except IncompleteOutputError:
                 view.finish(STATE_INCOMPLETE)
@@ -385,6 +390,21 @@ ModelOpt = Annotated[
         "anthropic/claude-3-5-haiku-latest, google/gemini-2.0-flash, ollama/llama3.2 ...",
     ),
 ]
+ModelPathOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model-path",
+        metavar="FILE.gguf",
+        help="With --model local: another GGUF model file instead of the default model.",
+    ),
+]
+
+
+def _check_model_path(model: str, model_path: str | None) -> None:
+    if model_path is not None and model != "local":
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        _report(err, CliError(ExitCode.USAGE, "--model-path needs --model local"))
+        raise typer.Exit(int(ExitCode.USAGE))
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -403,6 +423,7 @@ def run(
         bool, typer.Option("--list", help="Ask for a list of Model (response_model=list[Model]).")
     ] = False,
     model: ModelOpt = DEFAULT_MODEL,
+    model_path: ModelPathOpt = None,
     max_items: Annotated[
         Optional[int],
         typer.Option(
@@ -436,6 +457,7 @@ def run(
     and a status line: elapsed time, rate (tok/s when the provider reports usage, else
     chars/s of raw output) and validation state (streaming / ok / restarted / failed).
     """
+    _check_model_path(model, model_path)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if max_items is not None and not as_list:
         _report(err, CliError(ExitCode.USAGE, "--max-items needs --list"))
@@ -464,6 +486,7 @@ def run(
             max_retries=max_retries,
             mode=mode,
             json_only=json_only,
+            model_path=model_path,
         )
     )
 
@@ -481,6 +504,7 @@ DEMO_PROMPT = "Generate 3 marketing ideas for a note-taking app"
 @app.command(epilog=EXIT_CODES_HELP)
 def demo(
     model: ModelOpt = DEFAULT_MODEL,
+    model_path: ModelPathOpt = None,
     json_only: Annotated[
         bool, typer.Option("--json", help="Print only the final JSON on stdout.")
     ] = False,
@@ -493,6 +517,7 @@ def demo(
     Idea: title (str), blurb (str, at most 140 characters). Runs on the embedded local
     model unless --model says otherwise.
     """
+    _check_model_path(model, model_path)
     if not json_only:
         Console(highlight=False).print(
             Text.assemble(
@@ -509,6 +534,7 @@ def demo(
             max_items=3,
             max_tokens=max_tokens,
             json_only=json_only,
+            model_path=model_path,
         )
     )
 

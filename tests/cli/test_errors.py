@@ -288,3 +288,25 @@ def test_demo_uses_local_and_max_items(fake: FakeClient) -> None:
     import json
 
     assert len(json.loads(r.stdout)) == 3
+
+
+def test_model_path_only_with_local() -> None:
+    r = invoke("demo", "--model", "openai/x", "--model-path", "/m.gguf")
+    assert r.exit_code == ExitCode.USAGE
+    assert "--model-path needs --model local" in r.stderr
+
+
+def test_model_path_reaches_from_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    from schemastream.cli import Idea
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    client = FakeClient(FakeStream(steps=[], final=[Idea(title="t", blurb="b")]))
+
+    def from_provider(model: str, **kw: Any) -> FakeClient:
+        seen.append((model, kw))
+        return client
+
+    monkeypatch.setattr(schemastream, "from_provider", from_provider, raising=False)
+    r = invoke("demo", "--model-path", "/models/other.gguf", "--json")
+    assert r.exit_code == 0, r.output
+    assert seen == [("local", {"model_path": "/models/other.gguf"})]
