@@ -282,19 +282,38 @@ def _early(kind: str) -> ProviderError:
     return ProviderError(f"stream ended early: the connection closed before {what}")
 
 
-def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
-    """Map a transport error during the body read to the SDK's own exception."""
-    import httpx
+_TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio"})
 
+
+def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
+    """Map an error raised while reading the body to the SDK's own exception."""
     if isinstance(exc, _WireError):
         return openai.APIError(exc.message, request=request, body=exc.body)
     if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
         return ProviderError(f"malformed stream event: {exc}")
-    if isinstance(exc, httpx.TimeoutException):
-        return openai.APITimeoutError(request=request)
-    if isinstance(exc, httpx.TransportError):
-        return openai.APIConnectionError(message=f"connection error: {exc}", request=request)
+    if type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES:  # httpx2 / httpx / httpcore
+        if any(c.__name__ == "TimeoutException" for c in type(exc).__mro__):
+            return openai.APITimeoutError(request=request)
+        return _connection_lost_type(openai)(
+            message=f"openai: the connection was lost mid-stream: {exc}", request=request
+        )
     return exc
+
+
+_LOST_TYPES: dict[int, type[BaseException]] = {}
+
+
+def _connection_lost_type(openai: Any) -> type[BaseException]:
+    """``openai.APIConnectionError`` that is also a :class:`ProviderError`.
+
+    The SDK's own exception (what OpenAI users catch) and what the other providers raise for a
+    connection lost mid-stream, in one class.
+    """
+    cls = _LOST_TYPES.get(id(openai))
+    if cls is None:
+        cls = type("StreamConnectionLost", (openai.APIConnectionError, ProviderError), {})
+        _LOST_TYPES[id(openai)] = cls
+    return cls
 
 
 def _http_request(resp: Any) -> Any:
