@@ -303,7 +303,7 @@ def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
 _LOST_TYPES: dict[int, type[BaseException]] = {}
 
 
-def _connection_lost_type(openai: Any) -> type[BaseException]:
+def _connection_lost_type(openai: Any) -> Any:
     """``openai.APIConnectionError`` that is also a :class:`ProviderError`.
 
     The SDK's own exception (what OpenAI users catch) and what the other providers raise for a
