@@ -35,6 +35,7 @@ stream then finishes with ``"length"``). A body that ends without a finish reaso
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -79,17 +80,18 @@ _FINISH: dict[str, FinishReason] = {
 
 
 def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
-    """Build ``genai.Client`` from ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY`` (``.aio`` if async)."""
+    """Build ``genai.Client`` from ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY`` (``.aio`` if async)."""
     try:
-        from google import genai
+        genai = importlib.import_module("google.genai")
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ConfigurationError(
             f"the Gemini provider needs the google-genai SDK: {_INSTALL_HINT}"
         ) from exc
     api_key = (
         kwargs.pop("api_key", None)
-        or os.environ.get("GEMINI_API_KEY")
+        # the SDK's own precedence: GOOGLE_API_KEY wins when both are set
         or os.environ.get("GOOGLE_API_KEY")
+        or os.environ.get("GEMINI_API_KEY")
     )
     if not api_key and not kwargs.get("vertexai"):
         raise ConfigurationError(
