@@ -28,7 +28,9 @@ fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port.
 
     server.url                     # "http://127.0.0.1:PORT"
     server.add(script, ...)        # queue scripts; each request takes the next one (FIFO);
-                                   # with none left it answers 500 {"error": {...no script...}}
+                                   # with none left it calls ``fallback(path, json_body)``
+                                   # (a constructor argument) or answers 500 {"error": ...}
+    ReplayServer(record=False)     # keep no per-request records (benchmarks)
     server.exchanges               # list[Exchange], one per request, in arrival order
     server.requests                # list of the JSON request bodies (None when not JSON)
     server.last                    # the latest Exchange
@@ -64,7 +66,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,8 +166,16 @@ class Exchange:
 class ReplayServer:
     """Plays queued :class:`Script` objects over HTTP on 127.0.0.1; see the module docstring."""
 
-    def __init__(self, scripts: Iterable[Script] = ()) -> None:
+    def __init__(
+        self,
+        scripts: Iterable[Script] = (),
+        fallback: Callable[[str, Any], Script] | None = None,
+        *,
+        record: bool = True,
+    ) -> None:
         self._queue: deque[Script] = deque(scripts)
+        self.fallback = fallback
+        self.record = record
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
         self._server: uvicorn.Server | None = None
@@ -253,17 +263,19 @@ class ReplayServer:
             body += msg.get("body", b"")
             if not msg.get("more_body"):
                 break
+        try:
+            parsed = json.loads(bytes(body)) if body else None
+        except ValueError:
+            parsed = None
         with self._lock:
             script = self._queue.popleft() if self._queue else None
+        if script is None and self.fallback is not None:
+            script = self.fallback(scope["path"], parsed)
         if script is None:
             script = Script.json(
                 {"error": {"message": "replay: no script left", "type": "server_error"}},
                 status=500,
             )
-        try:
-            parsed = json.loads(bytes(body)) if body else None
-        except ValueError:
-            parsed = None
         ex = Exchange(
             method=scope["method"],
             path=scope["path"],
@@ -272,7 +284,8 @@ class ReplayServer:
             json=parsed,
             script=script,
         )
-        self.exchanges.append(ex)
+        if self.record:
+            self.exchanges.append(ex)
         watcher = asyncio.ensure_future(self._watch_disconnect(receive, ex))
         try:
             await self._play(send, ex)
@@ -317,6 +330,8 @@ class ReplayServer:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if ex.disconnected:  # the write may have been dropped; don't count it
                 return
+            if not self.record:
+                continue
             with ex._cond:
                 ex.sent.append(chunk)
                 ex.bytes_sent += len(chunk)
