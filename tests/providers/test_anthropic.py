@@ -263,10 +263,12 @@ def test_stream_ending_early_is_provider_error(
     provider = AnthropicProvider(A.make_client(server))
     request = provider.build_request(idea_spec, Mode.TOOLS, {"model": "m", "messages": MESSAGES})
     seen: list[Delta] = []
-    with pytest.raises(ProviderError):
+    with pytest.raises(ProviderError) as info:
         for delta in provider.open_stream(request):
             seen.append(delta)
     assert _texts(seen) == DOC and not _finals(seen)
+    if how == "drop":  # also the SDK's own connection error
+        assert isinstance(info.value, anthropic.APIConnectionError)
 
 
 # -- closing ---------------------------------------------------------------------------------

@@ -344,6 +344,25 @@ def _lost(provider: str, exc: BaseException) -> ProviderError:
     return ProviderError(f"{provider}: the connection was lost mid-stream: {exc}")
 
 
+_LOST_TYPES: dict[int, type[BaseException]] = {}
+
+
+def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
+    """``anthropic.APIConnectionError`` that is also a :class:`ProviderError` (what Anthropic
+    users catch, and what the other providers raise for a connection lost mid-stream)."""
+    message = f"anthropic: the connection was lost mid-stream: {exc}"
+    try:
+        import anthropic
+
+        cls = _LOST_TYPES.get(id(anthropic))
+        if cls is None:
+            cls = type("StreamConnectionLost", (anthropic.APIConnectionError, ProviderError), {})
+            _LOST_TYPES[id(anthropic)] = cls
+        return cls(message=message, request=http_response.request)  # type: ignore[call-arg]
+    except Exception:  # pragma: no cover - SDK changed
+        return ProviderError(message)
+
+
 def _raise_error_event(client: Any, err: _ErrorEvent, http_response: Any) -> None:
     """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
     make = getattr(client, "_make_status_error", None)
@@ -382,7 +401,7 @@ class _AnthropicDeltaStream(DeltaStream):
             except Exception as exc:
                 if self._closed or not _is_transport_error(exc):
                     raise
-                raise _lost("anthropic", exc) from exc
+                raise _anthropic_lost(exc, http) from exc
         finally:
             self.close()
 
@@ -416,7 +435,7 @@ class _AsyncAnthropicDeltaStream(AsyncDeltaStream):
             except Exception as exc:
                 if self._closed or not _is_transport_error(exc):
                     raise
-                raise _lost("anthropic", exc) from exc
+                raise _anthropic_lost(exc, http) from exc
         finally:
             await self.aclose()
 
