@@ -115,3 +115,24 @@ def limit_items(schema: dict[str, Any], wrapper_key: str | None, max_items: int)
         if isinstance(inner.get("minItems"), int) and inner["minItems"] > inner["maxItems"]:
             inner["minItems"] = inner["maxItems"]
     return out
+
+
+def exact_items(schema: dict[str, Any], wrapper_key: str | None, count: int) -> dict[str, Any]:
+    """Copy of a wrapped list schema whose root list has exactly ``count`` items.
+
+    ``count`` is clamped to the list's own ``minItems`` / ``maxItems``.
+    """
+    if wrapper_key is None:
+        return schema
+    out = copy.deepcopy(schema)
+    inner = out.get("properties", {}).get(wrapper_key)
+    if isinstance(inner, dict) and inner.get("type") == "array":
+        low = inner.get("minItems")
+        high = inner.get("maxItems")
+        if isinstance(low, int):
+            count = max(count, low)
+        if isinstance(high, int):
+            count = min(count, high)
+        inner["minItems"] = count
+        inner["maxItems"] = count
+    return out

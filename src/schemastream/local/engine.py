@@ -90,6 +90,8 @@ class SamplingParams:
     top_p: float = 0.95
     min_p: float = 0.05
     repeat_penalty: float = 1.0
+    #: Subtracted from the logits of content words (4+ letters) already generated.
+    presence_penalty: float = 1.5
     seed: int | None = None
 
 
@@ -132,6 +134,8 @@ class Generation:
         schema: dict[str, Any] | None,
         max_tokens: int,
         sampling: SamplingParams | None = None,
+        logit_bias: dict[int, float] | None = None,
+        fast_forward: bool = True,
     ) -> None:
         self.model = model
         self.prompt_tokens = list(prompt_tokens)
@@ -141,6 +145,10 @@ class Generation:
         self.finish_reason: LocalFinish | None = None
         self.input_tokens = len(self.prompt_tokens)
         self.output_tokens = 0
+        #: Output tokens the grammar forced (evaluated in one batch, not sampled).
+        self.forced_tokens = 0
+        self.logit_bias = dict(logit_bias or {})
+        self.fast_forward = fast_forward
         self.text = ""
         self._stop = threading.Event()
         self._started = False
@@ -183,6 +191,14 @@ class Generation:
         tokenizer = model.ll_tokenizer()
         eos = model.eos_token
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        bias_ids = bias_values = None
+        if self.logit_bias:
+            items = [(t, b) for t, b in self.logit_bias.items() if 0 <= t < model.n_vocab]
+            if items:
+                bias_ids = np.array([t for t, _ in items], dtype=np.int64)
+                bias_values = np.array([b for _, b in items], dtype=np.float32)
+        seen: set[int] = set()
+        seen_ids: list[int] = []  # content words generated so far (presence penalty)
         with model.lock:
             llm = model.llm
             sampler = _make_sampler(llama_cpp, self.sampling, default_seed=llm._seed)
@@ -191,7 +207,18 @@ class Generation:
                     self.finish_reason = "cancelled"
                     return
                 ctx = llm._ctx.ctx
+                vocab = llama_cpp.llama_model_get_vocab(llm.model)
                 n_vocab = model.n_vocab
+                pending: list[int] = []  # tokens to evaluate before the next sample
+                if matcher is not None and self.fast_forward:
+                    forced = self._forced(matcher, max_tokens)
+                    if forced:
+                        pending = forced
+                        yield from self._emit(forced, decoder, tokenizer)
+                        self.forced_tokens += len(forced)
+                    if pending:
+                        llm.eval(pending)
+                        pending = []
                 while True:
                     if self._stop.is_set():
                         self.finish_reason = "cancelled"
@@ -199,39 +226,72 @@ class Generation:
                     if self.output_tokens >= max_tokens:
                         self.finish_reason = "length"
                         return
-                    if matcher is not None and bitmask is not None:
-                        matcher.unsafe_compute_mask_ptr(bitmask.ctypes.data, bitmask.nbytes)
+                    if matcher is not None or bias_ids is not None or seen_ids:
                         logits = np.ctypeslib.as_array(
                             llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,)
                         )
-                        allowed = np.unpackbits(bitmask.view(np.uint8), bitorder="little")
-                        np.putmask(logits, allowed[:n_vocab] == 0, -np.inf)
+                        if bias_ids is not None and bias_values is not None:
+                            logits[bias_ids] += bias_values
+                        if seen_ids:
+                            logits[seen_ids] -= self.sampling.presence_penalty
+                        if matcher is not None and bitmask is not None:
+                            matcher.unsafe_compute_mask_ptr(bitmask.ctypes.data, bitmask.nbytes)
+                            allowed = np.unpackbits(bitmask.view(np.uint8), bitorder="little")
+                            np.putmask(logits, allowed[:n_vocab] == 0, -np.inf)
                     token = int(sampler.sample(llm._ctx, -1))
                     if matcher is not None and not matcher.consume_token(token):
                         raise ProviderError(
                             f"local model: grammar rejected token {token}: {matcher.get_error()}"
                         )
-                    if token == eos or llm.token_eos() == token:
+                    if token == eos or llama_cpp.llama_vocab_is_eog(vocab, token):
                         self.finish_reason = "stop"
                         break
-                    self.output_tokens += 1
-                    piece = decoder.decode(tokenizer.decode_bytes([token]))
-                    if piece:
-                        self.text += piece
-                        yield piece
+                    pending = [token]
+                    if self.sampling.presence_penalty and token not in seen:
+                        word = tokenizer.decode_bytes([token]).strip()
+                        if len(word) >= 4 and word.isalpha():
+                            seen.add(token)
+                            seen_ids = list(seen)
+                    yield from self._emit(pending, decoder, tokenizer)
                     if matcher is not None and matcher.is_stopped():
                         self.finish_reason = "stop"
                         break
+                    if matcher is not None and self.fast_forward:
+                        forced = self._forced(matcher, max_tokens)
+                        if forced:
+                            yield from self._emit(forced, decoder, tokenizer)
+                            self.forced_tokens += len(forced)
+                            pending += forced
+                            if matcher.is_stopped():
+                                self.finish_reason = "stop"
+                                break
                     if self._stop.is_set():
                         self.finish_reason = "cancelled"
                         return
-                    llm.eval([token])
+                    llm.eval(pending)
             finally:
                 sampler.close()
         tail = decoder.decode(b"", final=True)
         if tail:
             self.text += tail
             yield tail
+
+    def _forced(self, matcher: Any, max_tokens: int) -> list[int]:
+        """Tokens the grammar forces next (consumed by the matcher), within the budget."""
+        forced = list(matcher.compute_ff_tokens())
+        forced = forced[: max(0, max_tokens - self.output_tokens)]
+        if forced and not matcher.consume_tokens(forced):
+            raise ProviderError(
+                f"local model: grammar rejected forced tokens: {matcher.get_error()}"
+            )
+        return forced
+
+    def _emit(self, tokens: list[int], decoder: Any, tokenizer: Any) -> Iterator[str]:
+        self.output_tokens += len(tokens)
+        piece = decoder.decode(tokenizer.decode_bytes(tokens))
+        if piece:
+            self.text += piece
+            yield piece
 
     def _eval_prompt(self, llm: Any) -> bool:
         """Evaluate the prompt, reusing the KV cache's common prefix. False when stopped."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: The worked example's topic (and a second one when the request is about bakeries).
@@ -400,6 +400,88 @@ def split_messages(messages: Sequence[dict[str, Any]]) -> tuple[str, str]:
         else:
             conversation.append(text)
     return "\n".join(system), "\n".join(conversation)
+
+
+def example_strings(schema: dict[str, Any], request: str) -> list[str]:
+    """The string values of the worked examples :func:`completion_prompt` shows."""
+    out: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for i, (topic, _) in enumerate(example_topics(request)):
+        walk(example_document(schema, topic, index=i))
+    return out
+
+
+_STOPWORDS = frozenset(
+    [
+        "that",
+        "with",
+        "from",
+        "this",
+        "your",
+        "their",
+        "they",
+        "have",
+        "what",
+        "when",
+        "where",
+        "which",
+        "there",
+        "about",
+        "into",
+        "more",
+        "most",
+        "some",
+        "each",
+        "every",
+        "them",
+        "then",
+        "than",
+        "also",
+        "just",
+        "only",
+        "over",
+        "under",
+        "after",
+        "before",
+    ]
+)
+
+
+def copy_penalty(
+    tokenize: Callable[[str], list[int]],
+    piece: Callable[[int], str],
+    examples: Sequence[str],
+    request: str,
+    penalty: float = 3.0,
+) -> dict[int, float]:
+    """Logit bias against content words of the worked examples (a small base model copies them).
+
+    Tokens of words of four letters or more from the example strings get ``-penalty``, except
+    words that also occur in the request and common function words.
+    """
+    request_words = {w.lower() for w in re.findall(r"[A-Za-z]+", request)}
+    bias: dict[int, float] = {}
+    for text in examples:
+        for token in tokenize(text):
+            word = piece(token).strip()
+            if (
+                len(word) >= 4
+                and word.isalpha()
+                and word.lower() not in request_words
+                and word.lower() not in _STOPWORDS
+            ):
+                bias[token] = -penalty
+    return bias
 
 
 def completion_prompt(

@@ -39,7 +39,18 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalProvider"]
 
-_SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed")
+#: Logit penalty on the worked examples' content words (completion prompts only).
+DEFAULT_COPY_PENALTY = 3.0
+
+_SAMPLING_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "repeat_penalty",
+    "presence_penalty",
+    "seed",
+)
 
 
 def _as_messages(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,6 +83,7 @@ class _Prepared:
     prompt_tokens: list[int]
     max_tokens: int
     schema: dict[str, Any]
+    logit_bias: dict[int, float] | None = None
 
 
 class LocalProvider(Provider):
@@ -122,7 +134,8 @@ class LocalProvider(Provider):
     # -- sans-IO -------------------------------------------------------------------------------
 
     def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        from ..local.budget import limit_items
+        from ..local.budget import exact_items, limit_items
+        from ..local.prompt import requested_count, split_messages
 
         if Mode(mode) not in self.supported_modes:
             raise ConfigurationError(
@@ -130,9 +143,15 @@ class LocalProvider(Provider):
                 f"(use one of {sorted(m.value for m in self.supported_modes)})"
             )
         schema = spec.json_schema
+        messages = _as_messages(kwargs)
         max_items = kwargs.get("max_items")
         if isinstance(max_items, int) and max_items > 0:
             schema = limit_items(schema, spec.wrapper_key, max_items)
+        elif spec.wrapper_key == "items" and kwargs.get("exact_count", True):
+            # "Generate 3 ideas" -> exactly 3 items (a base model does not count on its own).
+            count = requested_count(split_messages(messages)[1], schema)
+            if count is not None:
+                schema = exact_items(schema, spec.wrapper_key, count)
         model = kwargs.get("model")
         model_path = None
         if isinstance(model, (str, os.PathLike)) and str(model).endswith(".gguf"):
@@ -140,7 +159,7 @@ class LocalProvider(Provider):
         sampling = {k: kwargs[k] for k in _SAMPLING_KEYS if kwargs.get(k) is not None}
         max_tokens = kwargs.get("max_tokens") or kwargs.get("max_output_tokens")
         request_kwargs: dict[str, Any] = {
-            "messages": _as_messages(kwargs),
+            "messages": messages,
             "schema": schema,
             "schema_prompt": spec.prompt(),
             "max_tokens": int(max_tokens) if max_tokens else None,
@@ -149,6 +168,8 @@ class LocalProvider(Provider):
         }
         if model_path:
             request_kwargs["model_path"] = model_path
+        if kwargs.get("copy_penalty") is not None:
+            request_kwargs["copy_penalty"] = kwargs["copy_penalty"]
         return Request(kind="local.generate", kwargs=request_kwargs, mode=Mode(mode))
 
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
@@ -198,7 +219,22 @@ class LocalProvider(Provider):
         schema = request.kwargs["schema"]
         max_tokens = request.kwargs.get("max_tokens") or max_tokens_for_schema(schema)
         max_tokens = min(int(max_tokens), model.n_ctx - len(tokens) - 1)
-        return _Prepared(model=model, prompt_tokens=tokens, max_tokens=max_tokens, schema=schema)
+        bias = None
+        penalty = request.kwargs.get("copy_penalty", DEFAULT_COPY_PENALTY)
+        if (model.is_default or model.chat_template is None) and penalty:
+            from ..local.prompt import copy_penalty, example_strings, split_messages
+
+            request_text = split_messages(request.kwargs["messages"])[1]
+            bias = copy_penalty(
+                lambda text: model.tokenize(text, add_bos=False),
+                lambda token: model.token_bytes(token).decode("utf-8", "replace"),
+                example_strings(schema, request_text),
+                request_text,
+                float(penalty),
+            )
+        return _Prepared(
+            model=model, prompt_tokens=tokens, max_tokens=max_tokens, schema=schema, logit_bias=bias
+        )
 
     def _generation(self, request: Request, prepared: _Prepared) -> Generation:
         from ..local.engine import Generation, SamplingParams
@@ -216,6 +252,7 @@ class LocalProvider(Provider):
             schema=prepared.schema,
             max_tokens=prepared.max_tokens,
             sampling=sampling,
+            logit_bias=prepared.logit_bias,
         )
 
     def open_stream(self, request: Request) -> DeltaStream:
@@ -242,15 +279,22 @@ class LocalDeltaStream(DeltaStream):
 
     def __init__(self, generation: Generation) -> None:
         self.generation = generation
+        self._pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[Delta]:
-        for piece in self.generation:
+        self._pieces = iter(self.generation)
+        for piece in self._pieces:
             yield Delta(text=piece)
         if self.generation.finish_reason in ("stop", "length"):
             yield _final_delta(self.generation)
 
     def close(self) -> None:
         self.generation.stop()
+        pieces = self._pieces
+        if pieces is not None and hasattr(pieces, "close"):
+            # Release the model lock now, even if the caller keeps this iterator around.
+            with contextlib.suppress(ValueError):  # running in another thread: it stops itself
+                pieces.close()
 
 
 _END = object()
