@@ -372,3 +372,20 @@ def test_client_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "google.genai", None)
     with pytest.raises(ConfigurationError, match=r"pip install 'schemastream\[genai\]'"):
         client_from_env()
+
+
+def test_crlf_framing_and_config_object(server: ReplayServer, idea_spec: ResponseSpec) -> None:
+    """The live API separates frames with CRLF; a GenerateContentConfig object is accepted."""
+    frames = [f.replace(b"\n", b"\r\n") for f in G.text_chunks(PIECES)]
+    server.add(Script(chunks=frames))
+    provider = GenAIProvider(G.make_client(server))
+    config = types.GenerateContentConfig(temperature=0.2, candidate_count=1)
+    request = provider.build_request(
+        idea_spec, Mode.JSON, {"model": "gemini-test", "contents": "hi", "config": config}
+    )
+    deltas = list(provider.open_stream(request))
+    assert _texts(deltas) == DOC and deltas[-1].finish_reason == "stop"
+    gen = server.last.json["generationConfig"]
+    assert gen["temperature"] == 0.2 and gen["candidateCount"] == 1
+    assert gen["responseMimeType"] == "application/json"
+    assert server.last.json["contents"] == [{"role": "user", "parts": [{"text": "hi"}]}]

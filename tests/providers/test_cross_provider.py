@@ -1,0 +1,272 @@
+"""One suite, every provider: the same scenarios through the real SDKs over HTTP.
+
+Only the client line differs (``ss.from_openai`` / ``ss.from_anthropic`` / ``ss.from_genai``,
+sync and async); each provider's replay server speaks its own wire format:
+
+- openai: Chat Completions, forced tool call, arguments streamed in pieces (``mode="tools"``)
+- anthropic: Messages, forced tool use, ``input_json_delta`` pieces (default mode)
+- genai: ``streamGenerateContent``, JSON mode, text pieces (default mode)
+
+Scenarios: partials grow then the final value validates; ``create_iterable`` yields each item
+once, as soon as it is complete; fail fast (a ``max_length`` violation stops the stream and the
+server sees the hang-up); truncation (``length`` -> ``IncompleteOutputError`` with the
+completed items); retry (``max_retries=1``: bad then good -> final value, one restart).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+import schemastream as ss
+from schemastream.errors import IncompleteOutputError, StreamValidationError
+from schemastream.events import RestartEvent
+from schemastream.schema import ResponseSpec
+from tests.replay import anthropic_server as A
+from tests.replay import gemini_server as G
+from tests.replay.base import ReplayServer, Script
+
+
+class Idea(BaseModel):
+    title: str = Field(max_length=40)
+    score: int = 0
+
+
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Ideas?"}]
+IDEAS = [
+    {"title": "Solar kettle", "score": 7},
+    {"title": "Wind spoon", "score": 3},
+    {"title": "Tidal fork", "score": 5},
+]
+
+
+def split(text: str, n: int) -> list[str]:
+    return [text[i : i + n] for i in range(0, len(text), n)]
+
+
+def dumps(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+@dataclass
+class Wire:
+    """How one provider is reached and what its server sends for a list of document pieces."""
+
+    name: str
+    make_client: Callable[[ReplayServer, bool], Any]  # (server, use_async) -> ss client
+    chunks: Callable[[list[str], str, str], list[bytes]]  # (pieces, finish, tool name)
+    first_piece: int  # index of the chunk carrying pieces[0]
+
+    def script(self, text: str, spec: ResponseSpec, *, n: int = 6, finish: str = "stop") -> Script:
+        return Script(chunks=self.chunks(split(text, n), finish, spec.name))
+
+
+# -- openai ----------------------------------------------------------------------------------
+
+
+def _openai_client(server: ReplayServer, use_async: bool) -> Any:
+    import openai
+
+    cls = openai.AsyncOpenAI if use_async else openai.OpenAI
+    return ss.from_openai(
+        cls(base_url=server.url + "/v1", api_key="test", max_retries=0), mode="tools"
+    )
+
+
+def _openai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
+    from tests.replay import openai_server as O
+
+    reason = "tool_calls" if finish == "stop" else "length"
+    return O.chat_tool_frames("".join(pieces), n=len(pieces[0]), name=name, finish_reason=reason)
+
+
+# -- anthropic -------------------------------------------------------------------------------
+
+
+def _anthropic_client(server: ReplayServer, use_async: bool) -> Any:
+    return ss.from_anthropic(A.make_client(server, use_async=use_async))
+
+
+def _anthropic_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
+    stop = "tool_use" if finish == "stop" else "max_tokens"
+    return A.tool_chunks(pieces, name=name, stop_reason=stop)
+
+
+# -- genai -----------------------------------------------------------------------------------
+
+
+def _genai_client(server: ReplayServer, use_async: bool) -> Any:
+    return ss.from_genai(G.make_client(server), use_async=use_async)
+
+
+def _genai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
+    return G.text_chunks(pieces, finish_reason="STOP" if finish == "stop" else "MAX_TOKENS")
+
+
+def _has_openai_wire() -> bool:
+    try:
+        from tests.replay import openai_server  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+WIRES = [
+    pytest.param(
+        Wire("openai", _openai_client, _openai_chunks, first_piece=1),
+        id="openai",
+        marks=pytest.mark.skipif(not _has_openai_wire(), reason="no OpenAI replay wire"),
+    ),
+    pytest.param(
+        Wire("anthropic", _anthropic_client, _anthropic_chunks, first_piece=3), id="anthropic"
+    ),
+    pytest.param(Wire("genai", _genai_client, _genai_chunks, first_piece=0), id="genai"),
+]
+
+
+@pytest.fixture(params=WIRES)
+def wire(request: pytest.FixtureRequest) -> Wire:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=[False, True], ids=["sync", "async"])
+def use_async(request: pytest.FixtureRequest) -> bool:
+    return request.param  # type: ignore[no-any-return]
+
+
+# -- helpers that read a stream sync or async --------------------------------------------------
+
+
+async def _partials_and_final(stream: Any, use_async: bool) -> tuple[list[Any], Any]:
+    if use_async:
+        partials = [p async for p in stream]
+        return partials, await stream.get_final_response()
+    partials = list(stream)
+    return partials, stream.get_final_response()
+
+
+async def _drain(stream: Any, use_async: bool) -> None:
+    if use_async:
+        async with stream:
+            async for _ in stream:
+                pass
+    else:
+        with stream:
+            for _ in stream:
+                pass
+
+
+# -- scenarios -------------------------------------------------------------------------------
+
+
+async def test_partials_grow_then_final_validates(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    spec = ResponseSpec.from_type(Idea)
+    server.add(wire.script(dumps(IDEAS[0]), spec, n=4))
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(model="m", messages=MESSAGES, response_model=Idea)
+    partials, final = await _partials_and_final(stream, use_async)
+
+    assert final == Idea(**IDEAS[0])
+    titles = [getattr(p, "title", None) for p in partials]
+    titles = [t for t in titles if t]
+    assert len(set(titles)) >= 2, titles  # the title was seen growing
+    assert all(final.title.startswith(t) for t in titles)
+    assert partials[-1] == final
+    assert stream.usage is not None and stream.usage.input_tokens
+    assert stream.restarts == 0
+
+
+async def test_create_iterable_yields_each_item_once_as_it_completes(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    spec = ResponseSpec.from_type(list[Idea])
+    text = dumps({"items": IDEAS})
+    n = 5
+    script = wire.script(text, spec, n=n)
+    # hold the stream after the first item (and its comma) went out
+    after_first = text.index("},") + 2
+    gate = script.gate(wire.first_piece + after_first // n + 1)
+    server.add(script)
+    client = wire.make_client(server, use_async)
+    it = client.chat.completions.create_iterable(model="m", messages=MESSAGES, response_model=Idea)
+
+    if use_async:
+        first = await it.__anext__()
+    else:
+        first = next(it)
+    assert first == Idea(**IDEAS[0])
+    ex = server.last
+    assert ex.chunks_sent < ex.total_chunks  # yielded while the server was still holding
+    gate.set()
+    rest = [i async for i in it] if use_async else list(it)
+    assert [first, *rest] == [Idea(**d) for d in IDEAS]
+
+
+async def test_fail_fast_stops_the_stream(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    spec = ResponseSpec.from_type(Idea)
+    text = dumps({"title": "x" * 200, "score": 1})
+    n = 8
+    script = wire.script(text, spec, n=n)
+    pieces = split(text, n)
+    script.gate(wire.first_piece + len(pieces) - 2)  # never opened: only a hang-up ends it
+    server.add(script)
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(model="m", messages=MESSAGES, response_model=Idea)
+    with pytest.raises(StreamValidationError) as info:
+        await _drain(stream, use_async)
+    assert info.value.constraint == "string_too_long"
+    ex = server.last
+    assert ex.done.wait(5)
+    assert ex.disconnected and not ex.completed
+    assert ex.chunks_sent < ex.total_chunks
+    assert len(server.exchanges) == 1
+
+
+async def test_truncation_raises_incomplete_with_completed_items(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    spec = ResponseSpec.from_type(list[Idea])
+    full = dumps({"items": IDEAS})
+    text = full[: full.index("Wind") + 2]  # cut inside the second item's title
+    server.add(wire.script(text, spec, n=6, finish="length"))
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(model="m", messages=MESSAGES, response_model=list[Idea])
+    with pytest.raises(IncompleteOutputError) as info:
+        await _drain(stream, use_async)
+    assert info.value.completed_items == [Idea(**IDEAS[0])]
+    assert stream.completed_items == [Idea(**IDEAS[0])]
+
+
+async def test_retry_after_a_validation_failure(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    spec = ResponseSpec.from_type(Idea)
+    bad = dumps({"title": "too long " * 10, "score": 1})
+    server.add(wire.script(bad, spec), wire.script(dumps(IDEAS[1]), spec))
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(
+        model="m", messages=MESSAGES, response_model=Idea, max_retries=1
+    )
+    if use_async:
+        events = [e async for e in stream.events()]
+        final = await stream.get_final_response()
+    else:
+        events = list(stream.events())
+        final = stream.get_final_response()
+    assert final == Idea(**IDEAS[1])
+    assert stream.restarts == 1
+    restarts = [e for e in events if isinstance(e, RestartEvent)]
+    assert len(restarts) == 1 and isinstance(restarts[0].error, StreamValidationError)
+    assert len(server.exchanges) == 2
+    # the re-ask showed the model its bad output
+    assert "too long too long" in json.dumps(server.exchanges[1].json)
+    assert "too long too long" not in json.dumps(server.exchanges[0].json)
