@@ -6,10 +6,12 @@ paths, plus one extension::
 
     {"op": "append", "path": P, "value": S}
 
-meaning *the string at P grows by S* (P must name an existing string; S is a string). A
-growing string therefore costs only its new characters on the wire. Clients that want
-strict RFC 6902 get ``append`` rewritten as ``replace`` with the whole new string by
-:func:`to_rfc6902`.
+meaning *the string at P grows by S* (P names an existing string, S is a string), or
+*the array at P grows by the elements of S* (P names an existing array, S is an array). A
+growing string therefore costs only its new characters on the wire, and a batch of new
+list items one op instead of one ``add`` each. Clients that want strict RFC 6902 get
+:func:`to_rfc6902`: a string ``append`` becomes ``replace`` with the whole new string, an
+array ``append`` one ``add`` per element (at explicit indexes).
 
 The root document is addressed by the empty path ``""``; the state before any op is
 ``None`` (``{"op": "replace", "path": "", "value": ...}`` sets the whole document).
@@ -146,11 +148,15 @@ def _get(state: Any, tokens: list[str], pointer: str) -> Any:
 
 def _leaf(current: Any, kind: str, value: Any, pointer: str, *, exists: bool) -> Any:
     if kind == "append":
-        if not exists or not isinstance(current, str):
-            raise PatchError(f"append needs an existing string at {pointer!r}")
-        if not isinstance(value, str):
-            raise PatchError(f"append needs a string value at {pointer!r}")
-        return current + value
+        if exists and isinstance(current, str):
+            if not isinstance(value, str):
+                raise PatchError(f"append to a string needs a string value at {pointer!r}")
+            return current + value
+        if exists and isinstance(current, list):
+            if not isinstance(value, list):
+                raise PatchError(f"append to an array needs an array value at {pointer!r}")
+            return current + value
+        raise PatchError(f"append needs an existing string or array at {pointer!r}")
     return value
 
 
@@ -197,20 +203,33 @@ def _set(node: Any, tokens: list[str], depth: int, kind: str, value: Any, pointe
 
 
 def to_rfc6902(ops: Sequence[PatchOp], state: Any) -> list[PatchOp]:
-    """Rewrite ``append`` ops as RFC 6902 ``replace`` ops carrying the whole new string.
+    """Rewrite ``append`` ops as strict RFC 6902 ops.
 
-    ``state`` is the state the ops apply to (needed to know the strings' current values).
-    Other ops are passed through unchanged; the result applies with any RFC 6902 applier.
+    A string ``append`` becomes a ``replace`` carrying the whole new string; an array
+    ``append`` becomes one ``add`` per element. ``state`` is the state the ops apply to
+    (needed to know the current values). Other ops pass through unchanged; the result
+    applies with any RFC 6902 applier.
     """
     out: list[PatchOp] = []
     for op in ops:
         if op.get("op") == "append":
-            current = _get(state, parse_pointer(op["path"]), op["path"])
-            if not isinstance(current, str):
-                raise PatchError(f"append needs an existing string at {op['path']!r}")
-            new_op: PatchOp = {"op": "replace", "path": op["path"], "value": current + op["value"]}
-            out.append(new_op)
-            state = _apply_one(state, new_op)
+            path = op["path"]
+            current = _get(state, parse_pointer(path), path)
+            if isinstance(current, str) and isinstance(op.get("value"), str):
+                new_op: PatchOp = {"op": "replace", "path": path, "value": current + op["value"]}
+                out.append(new_op)
+                state = _apply_one(state, new_op)
+            elif isinstance(current, list) and isinstance(op.get("value"), list):
+                for k, element in enumerate(op["value"]):
+                    add: PatchOp = {
+                        "op": "add",
+                        "path": f"{path}/{len(current) + k}",
+                        "value": element,
+                    }
+                    out.append(add)
+                state = _apply_one(state, op)
+            else:
+                raise PatchError(f"cannot append {type(op.get('value')).__name__} at {path!r}")
         else:
             out.append(op)
             state = _apply_one(state, op)
@@ -224,7 +243,8 @@ def diff(old: Any, new: Any) -> list[PatchOp]:
     """Ops that turn ``old`` into ``new`` (``apply_patch(old, diff(old, new))`` equals ``new``).
 
     A string that only grew becomes one ``append``; lists are compared element by element
-    (new elements are ``add``-ed at the end, removed ones ``remove``-d from the end); object
+    (one new element is ``add``-ed, several are one ``append``; removed ones are
+    ``remove``-d from the end); object
     members are added, removed or diffed recursively; anything else is ``replace``-d.
     Subtrees that are the same object are skipped without being compared.
     """
@@ -255,8 +275,10 @@ def _diff(old: Any, new: Any, path: str, ops: list[PatchOp]) -> None:
                 _diff(old[i], new[i], f"{path}/{i}", ops)
         for i in range(len(old) - 1, common - 1, -1):
             ops.append({"op": "remove", "path": f"{path}/{i}"})
-        for i in range(common, len(new)):
-            ops.append({"op": "add", "path": f"{path}/{i}", "value": new[i]})
+        if len(new) == common + 1:
+            ops.append({"op": "add", "path": f"{path}/{common}", "value": new[common]})
+        elif len(new) > common:
+            ops.append({"op": "append", "path": path, "value": new[common:]})
         return
     if to is str and tn is str:
         if old == new:

@@ -197,6 +197,21 @@ def test_invalid_ops_raise_patch_error(state: Any, op: dict[str, Any]) -> None:
         apply_patch(state, [op])
 
 
+def test_append_extends_arrays() -> None:
+    assert diff([1], [1, 2, 3]) == [{"op": "append", "path": "", "value": [2, 3]}]
+    assert apply_patch({"a": [1]}, [{"op": "append", "path": "/a", "value": [2, [3]]}]) == {
+        "a": [1, 2, [3]]
+    }
+    assert to_rfc6902([{"op": "append", "path": "/a", "value": [2, 3]}], {"a": [1]}) == [
+        {"op": "add", "path": "/a/1", "value": 2},
+        {"op": "add", "path": "/a/2", "value": 3},
+    ]
+    with pytest.raises(PatchError):
+        apply_patch({"a": [1]}, [{"op": "append", "path": "/a", "value": "x"}])
+    with pytest.raises(PatchError):
+        apply_patch({"a": "s"}, [{"op": "append", "path": "/a", "value": ["x"]}])
+
+
 def test_to_rfc6902_uses_running_state() -> None:
     ops = [
         {"op": "add", "path": "/0", "value": {"t": "a"}},

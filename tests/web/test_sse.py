@@ -305,7 +305,7 @@ def test_client_disconnect_closes_the_stream(kind: str) -> None:
             raw = ""
             for chunk in r.iter_text():
                 raw += chunk
-                if stream.blocked.is_set() and raw.count("event: patch") >= 1:
+                if stream.blocked.is_set() and raw.count("event:patch") >= 1:
                     break
         # the response is gone: the server must close the stream (deadline, not a timing claim)
         wait_for(stream.closed.is_set, 5, "stream closed after disconnect")

@@ -13,7 +13,8 @@
 //
 // Events (see schemastream.web.encoder): patch {ops}, item {index, pointer}, final {ops},
 // error {type, message, errors?}, restart {attempt}. Ops are RFC 6902 add/replace/remove
-// (+test) plus {"op": "append", path, value}: the string at `path` grows by `value`.
+// (+test) plus {"op": "append", path, value}: the string at `path` grows by `value` (or the
+// array at `path` grows by the elements of `value`).
 // There is no automatic reconnect: a model call must not silently run twice.
 
 /** Unescape one RFC 6901 token. */
@@ -60,8 +61,9 @@ function setIn(node, tokens, depth, op, path) {
   if (depth === tokens.length) {
     if (kind === "remove") return null;
     if (kind === "append") {
-      if (typeof node !== "string") throw new Error(`append needs a string at ${path}`);
-      return node + op.value;
+      if (typeof node === "string" && typeof op.value === "string") return node + op.value;
+      if (Array.isArray(node) && Array.isArray(op.value)) return node.concat(op.value);
+      throw new Error(`append needs a string or array at ${path}`);
     }
     return op.value;
   }
