@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,13 +90,20 @@ class LocalModel:
 
     def ll_tokenizer(self) -> Any:
         """The llguidance tokenizer (built once, about a second for a 262k vocabulary)."""
+        with _TOKENIZER_LOCK:
+            return self._build_ll_tokenizer()
+
+    def _build_ll_tokenizer(self) -> Any:
         if self._ll_tokenizer is None:
             llguidance = _import_llguidance()
             llama_cpp = _import_llama_cpp()
             vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-            self._ll_tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(
-                vocab, n_vocab=self.n_vocab
-            )
+            with warnings.catch_warnings():
+                # llguidance calls the deprecated llama_token_get_attr once per vocab entry
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._ll_tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(
+                    vocab, n_vocab=self.n_vocab
+                )
         return self._ll_tokenizer
 
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
@@ -106,6 +114,7 @@ class LocalModel:
 
 
 _CACHE: dict[tuple[Any, ...], LocalModel] = {}
+_TOKENIZER_LOCK = threading.Lock()
 _CACHE_LOCK = threading.Lock()
 
 
