@@ -80,12 +80,14 @@ class FakeStream:
         raise_at: int | None = None,
         error: BaseException | None = None,
         delay: float = 0.0,
+        gates: dict[int, threading.Event] | None = None,
     ) -> None:
         self._events = events
         self.block_at = block_at
         self.raise_at = raise_at
         self.error = error
         self.delay = delay
+        self.gates = gates or {}
         self.closed = threading.Event()
         self.yielded = 0
         self.blocked = threading.Event()
@@ -103,6 +105,11 @@ class FakeStream:
                 self.blocked.set()
                 self.closed.wait(30)
                 return
+            gate = self.gates.get(i)
+            if gate is not None:
+                while not gate.wait(0.01):
+                    if self.closed.is_set():
+                        return
             if self.delay:
                 time.sleep(self.delay)
             self.yielded += 1
