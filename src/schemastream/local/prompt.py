@@ -40,6 +40,7 @@ _BAKERY: dict[str, list[str]] = {
     "step": ["Mix flour, water and salt", "Let the dough rise overnight", "Bake at 240 degrees"],
     "question": ["When do you open?", "Do you bake gluten-free bread?", "Can I order a cake?"],
     "answer": ["We open at 6 am every day.", "Yes, on Saturdays.", "Yes, two days ahead."],
+    "thing": ["Sourdough loaf", "Cinnamon roll", "Rye bread", "Apple tart"],
     "reason": [
         "Regular visits build a habit.",
         "People share what they learned.",
@@ -68,6 +69,7 @@ _BICYCLE: dict[str, list[str]] = {
     "step": ["Remove the wheel", "Find the hole in the tube", "Patch and inflate"],
     "question": ["Do you rent bikes?", "How long does a repair take?", "Do you sell helmets?"],
     "answer": ["Yes, by the hour or day.", "Most repairs take an hour.", "Yes, in all sizes."],
+    "thing": ["Road bike", "Bike helmet", "Tire pump", "Cargo bike"],
     "reason": [
         "Free checks bring riders into the shop.",
         "Riders who meet weekly become regulars.",
@@ -96,6 +98,7 @@ _HOTEL: dict[str, list[str]] = {
     "step": ["Book online", "Pick a room with a view", "Check in after 3 pm"],
     "question": ["Is breakfast included?", "Do you allow pets?", "Is there parking?"],
     "answer": ["Yes, from 7 to 10 am.", "Small dogs are welcome.", "Yes, free for guests."],
+    "thing": ["Sea view room", "Beach towel", "Breakfast buffet", "Harbor tour"],
     "reason": [
         "Sunsets make memorable evenings.",
         "Families fill weekend rooms.",
@@ -213,11 +216,9 @@ class _Example:
             or _COMMON.get(singular)
         )
         if values is None:
-            text = f"the {_words(name)} of {self.topic}"
-            if index:
-                text += f" ({index + 1})"
-        else:
-            text = values[index % len(values)]
+            # an unknown field: one of the topic's things ("Sourdough loaf", "Road bike" ...)
+            values = self.bank.get("thing") or [f"{_words(name)} {index + 1}"]
+        text = values[index % len(values)]
         return _fit(text, schema)
 
     def value(self, schema: Any, name: str = "value", index: int = 0, depth: int = 0) -> Any:
