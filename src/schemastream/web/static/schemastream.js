@@ -124,6 +124,7 @@ export function applyPatch(state, ops) {
 export class SSEParser {
   constructor() {
     this.buffer = "";
+    this.skipLF = false;
     this.reset();
     this.lastEventId = "";
   }
@@ -133,15 +134,17 @@ export class SSEParser {
     this.hasData = false;
   }
   feed(text) {
+    if (this.skipLF && text[0] === "\n") text = text.slice(1);
+    this.skipLF = false;
     this.buffer += text;
     const out = [];
     for (;;) {
       const m = /\r\n|\r|\n/.exec(this.buffer);
       if (!m) break;
-      // A lone CR at the very end might be the first half of CRLF: wait for more.
-      if (m[0] === "\r" && m.index === this.buffer.length - 1) break;
       const line = this.buffer.slice(0, m.index);
       this.buffer = this.buffer.slice(m.index + m[0].length);
+      // A CR that ends the chunk may be the first half of a CRLF split across chunks.
+      if (m[0] === "\r" && this.buffer === "") this.skipLF = true;
       this.line(line, out);
     }
     return out;
