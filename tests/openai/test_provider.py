@@ -453,3 +453,23 @@ async def test_async_close_hangs_up_at_once(
 
     assert await asyncio.to_thread(server.last.done.wait, 5)
     assert server.last.disconnected and server.last.chunks_sent <= 20
+
+
+# -- SSE framing -----------------------------------------------------------------------------
+
+
+def test_sse_framing_edge_cases() -> None:
+    from schemastream.providers.openai import _sse_data
+
+    raw = (
+        b": keep-alive comment\n\n"
+        b'event: x\ndata: {"a":1}\n\n'
+        b'data:{"b":2}\r\n\r\n'
+        b"data: line1\ndata: line2\n\n"
+        b"id: 7\nretry: 10\ndata: [DONE]"  # no trailing newline at EOF
+    )
+    for size in (1, 3, 7, len(raw)):
+        chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert list(_sse_data(chunks)) == [b'{"a":1}', b'{"b":2}', b"line1\nline2", b"[DONE]"]
+    # an event cut off mid-line at EOF is dropped, not half-parsed
+    assert list(_sse_data([b'data: {"a":1}\n\ndata: {"b"'])) == [b'{"a":1}']
