@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 import schemastream as ss
-from schemastream.web import sse_response, static_route, websocket_stream
+from schemastream.web import error_payload, sse_response, static_route, websocket_stream
 
 PAGE = Path(__file__).with_name("index.html")
 
@@ -89,13 +89,23 @@ def create_app(client: Any = None, model: str | None = None, *, max_retries: int
 
     @app.post("/api/ideas")
     async def ideas(req: IdeasRequest) -> Any:
-        return sse_response(await open_stream(req))
+        try:
+            stream = await open_stream(req)
+        except Exception as exc:  # e.g. no API key: a typed, UI-safe message, no traceback
+            return JSONResponse(error_payload(exc), status_code=502)
+        return sse_response(stream)
 
     @app.websocket("/api/ideas/ws")
     async def ideas_ws(websocket: WebSocket) -> None:
         await websocket.accept()
-        req = IdeasRequest.model_validate(await websocket.receive_json())
-        await websocket_stream(websocket, await open_stream(req))
+        try:
+            req = IdeasRequest.model_validate(await websocket.receive_json())
+            stream = await open_stream(req)
+        except Exception as exc:
+            await websocket.send_json({"event": "error", "id": 1, "data": error_payload(exc)})
+            await websocket.close(1000)
+            return
+        await websocket_stream(websocket, stream)
 
     app.router.routes.append(static_route("/schemastream.js"))
     return app
