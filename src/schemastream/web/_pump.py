@@ -47,7 +47,8 @@ class EventPump:
         self.maxsize = maxsize
         self.queue: asyncio.Queue[Item] = asyncio.Queue()
         self._cancelled = threading.Event()
-        self._slots = threading.Semaphore(maxsize)
+        self._slots = threading.Semaphore(maxsize)  # backpressure on the worker thread
+        self._aslots: asyncio.Semaphore | None = None  # ... or on the producer task
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -61,6 +62,7 @@ class EventPump:
         source = _events_of(self.stream)
         self._is_async = _is_async(self.stream, source)
         if self._is_async:
+            self._aslots = asyncio.Semaphore(self.maxsize)
             self._task = asyncio.ensure_future(self._run_async(source))
         else:
             self._thread = threading.Thread(
@@ -71,8 +73,9 @@ class EventPump:
     async def _run_async(self, source: Any) -> None:
         try:
             iterator: AsyncIterator[StreamEvent] = source.__aiter__()
+            assert self._aslots is not None
             async for ev in iterator:
-                await self._slots_async()
+                await self._aslots.acquire()
                 self.queue.put_nowait(("event", ev))
         except asyncio.CancelledError:
             raise
@@ -80,10 +83,6 @@ class EventPump:
             self.queue.put_nowait(("error", exc))
         finally:
             self.queue.put_nowait(("end", None))
-
-    async def _slots_async(self) -> None:
-        while not self._slots.acquire(blocking=False):
-            await asyncio.sleep(0.005)
 
     def _post(self, item: Item) -> bool:
         loop = self._loop
@@ -131,7 +130,10 @@ class EventPump:
 
     def _taken(self, item: Item) -> None:
         if item[0] == "event":
-            self._slots.release()
+            if self._aslots is not None:
+                self._aslots.release()
+            else:
+                self._slots.release()
         elif item[0] == "end":
             self._ended = True
 
