@@ -107,7 +107,7 @@ def core_events(ideas: list[dict[str, str]], chunk: int) -> tuple[list[StreamEve
         events: list[StreamEvent] = []
         for piece in chunks_of(text, chunk):
             events.extend(session.feed(piece))
-        events.extend(session.finish())
+        events.append(session.finish())
     except Exception as exc:  # the core's API moved: fall back, but say so
         print(f"(core session unusable here: {type(exc).__name__}: {exc}; using reference events)")
         return None
