@@ -157,7 +157,8 @@ class EventPump:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(self._task), _CLOSE_WAIT)
         aclose = getattr(self.stream, "aclose", None)
-        if self._is_async and callable(aclose):
+        never_started = self._task is None and self._thread is None
+        if (self._is_async or never_started) and callable(aclose):
             try:
                 result = aclose()
                 if inspect.isawaitable(result):
