@@ -1,0 +1,73 @@
+"""End to end: the seed's example through ``ss.from_provider("local")`` (needs the core and the
+``local`` extra)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+pytestmark = pytest.mark.local
+
+SEED_PROMPT = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
+
+
+class Idea(BaseModel):
+    title: str
+    blurb: str = Field(..., max_length=140)
+
+
+def _ss(local_provider: Any) -> Any:
+    try:
+        import schemastream as ss
+    except ImportError as exc:
+        pytest.skip(f"the core is not importable yet: {exc}")
+    if not hasattr(ss, "from_provider"):
+        pytest.skip("ss.from_provider is not there yet")
+    return ss
+
+
+def test_seed_example_streams_partials(local_provider: Any) -> None:
+    ss = _ss(local_provider)
+    client = ss.from_provider("local", seed=1234)
+    stream = client.responses.stream(model="local", messages=SEED_PROMPT, response_model=list[Idea])
+    partials = [partial for partial in stream]
+    ideas = stream.get_final_response()
+    assert len(ideas) == 3
+    assert all(isinstance(i, Idea) and i.title and len(i.blurb) <= 140 for i in ideas)
+    assert len(partials) > 3  # it streamed: many partial snapshots before the final
+    assert stream.usage is None or stream.usage.output_tokens > 0
+
+
+async def test_seed_example_async(local_provider: Any) -> None:
+    ss = _ss(local_provider)
+    client = ss.from_provider("local", async_client=True, seed=1234)
+    stream = client.responses.stream(model="local", messages=SEED_PROMPT, response_model=list[Idea])
+    partials = [partial async for partial in stream]
+    ideas = await stream.get_final_response()
+    assert len(ideas) == 3 and len(partials) > 3
+
+
+def test_token_budget_raises_incomplete_output(local_provider: Any) -> None:
+    ss = _ss(local_provider)
+    client = ss.from_provider("local", seed=1234)
+    stream = client.responses.stream(
+        model="local", messages=SEED_PROMPT, response_model=list[Idea], max_tokens=40
+    )
+    from schemastream.errors import IncompleteOutputError
+
+    with pytest.raises(IncompleteOutputError):
+        for _ in stream:
+            pass
+
+
+def test_create_iterable_yields_items(local_provider: Any) -> None:
+    ss = _ss(local_provider)
+    client = ss.from_provider("local", seed=1234)
+    items = list(
+        client.chat.completions.create_iterable(
+            model="local", messages=SEED_PROMPT, response_model=Idea
+        )
+    )
+    assert len(items) == 3 and all(isinstance(i, Idea) for i in items)
