@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -98,12 +101,22 @@ class LocalModel:
             llguidance = _import_llguidance()
             llama_cpp = _import_llama_cpp()
             vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-            with warnings.catch_warnings():
-                # llguidance calls the deprecated llama_token_get_attr once per vocab entry
-                warnings.simplefilter("ignore", DeprecationWarning)
-                self._ll_tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(
-                    vocab, n_vocab=self.n_vocab
+            try:
+                tokens = _token_table(llama_cpp, vocab, self.path, self.n_vocab)
+                fptr = ctypes.cast(llama_cpp.llama_cpp._lib.llama_tokenize, ctypes.c_void_p).value
+                self._ll_tokenizer = llguidance.LLTokenizer.from_llamacpp(
+                    tokens=tokens,
+                    vocab_ptr=vocab,
+                    tokenize_fptr=fptr,
+                    eos_token=llama_cpp.llama_vocab_eos(vocab),
+                    slices=None,
                 )
+            except (AttributeError, TypeError):  # another llguidance: its own bridge
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    self._ll_tokenizer = llguidance.llamacpp.lltokenizer_from_vocab(
+                        vocab, n_vocab=self.n_vocab
+                    )
         return self._ll_tokenizer
 
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
@@ -111,6 +124,93 @@ class LocalModel:
 
     def token_bytes(self, token: int) -> bytes:
         return bytes(self.llm.detokenize([token]))
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "schemastream", "vocab")
+
+
+def _token_table(llama_cpp: Any, vocab: Any, path: str, n_vocab: int) -> list[bytes]:
+    """Each token's bytes as llguidance expects them (special tokens prefixed with 0xFF).
+
+    Same table as ``llguidance.llamacpp.lltokenizer_from_vocab`` builds; computing it takes about
+    half a second for 262k tokens, so it is cached on disk per model file.
+    """
+    import numpy as np
+
+    st = os.stat(path)
+    version = getattr(llama_cpp, "__version__", "")
+    key = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{version}|{n_vocab}"
+    cache = os.path.join(_cache_dir(), hashlib.sha256(key.encode()).hexdigest()[:32] + ".bin")
+    try:
+        with open(cache, "rb") as f:
+            blob = f.read()
+        count = int.from_bytes(blob[:4], "little")
+        lengths = np.frombuffer(blob, dtype="<u4", count=count, offset=4)
+        data = memoryview(blob)[4 + 4 * count :]
+        ends = np.cumsum(lengths).tolist()
+        if count == n_vocab and (ends[-1] if ends else 0) == len(data):
+            starts = [0, *ends[:-1]]
+            return [bytes(data[a:b]) for a, b in zip(starts, ends, strict=True)]
+    except (OSError, ValueError, IndexError):
+        pass
+    buffer_len = 16 * 1024
+    buffer = ctypes.create_string_buffer(buffer_len + 1)
+    lib = llama_cpp.llama_cpp._lib
+    to_piece = lib.llama_token_to_piece
+    get_attr = lib.llama_vocab_get_attr
+    control = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+    user_defined = llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    n_tokens = llama_cpp.llama_vocab_n_tokens(vocab)
+    tokens: list[bytes] = []
+    for token in range(n_tokens):
+        n = to_piece(vocab, token, buffer, buffer_len, 0, True)
+        if n < 0:
+            raise ValueError(f"token {token} does not fit {buffer_len} bytes")
+        piece = buffer.raw[:n]
+        attr = get_attr(vocab, token)
+        if attr & control or (
+            attr & user_defined and piece.startswith(b"<") and piece.endswith(b">")
+        ):
+            piece = b"\xff" + piece
+        tokens.append(piece)
+    while len(tokens) < n_vocab:
+        tokens.append(b"")
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        lengths = np.array([len(t) for t in tokens], dtype="<u4")
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(len(tokens).to_bytes(4, "little"))
+            f.write(lengths.tobytes())
+            f.write(b"".join(tokens))
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return tokens
+
+
+_LOG_CALLBACK: Any = None
+
+
+def _quiet_llama_logs(llama_cpp: Any) -> None:
+    """Route llama.cpp's log to stderr for real errors only.
+
+    llama.cpp logs "using full-size SWA cache" at error level for every Gemma 3 context; that
+    line is noise in a terminal UI. ``verbose=True`` (a llama kwarg) keeps llama.cpp's logging.
+    """
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def _callback(level: int, text: bytes, user_data: Any) -> None:
+        if level == 3 and b"full-size SWA cache" not in text:
+            sys.stderr.write(text.decode("utf-8", "replace"))
+
+    _LOG_CALLBACK = _callback
+    llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
 
 
 _CACHE: dict[tuple[Any, ...], LocalModel] = {}
@@ -154,6 +254,8 @@ def load_model(
         if seed is not None:
             params["seed"] = seed
         params.update(llama_kwargs)
+        if not params.get("verbose"):
+            _quiet_llama_logs(llama_cpp)
         try:
             llm = llama_cpp.Llama(model_path=path, **params)
         except (ValueError, RuntimeError) as exc:
