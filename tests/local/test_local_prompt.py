@@ -90,3 +90,44 @@ def test_budget_follows_bounds() -> None:
     assert max_tokens_for_schema(small) < max_tokens_for_schema(big)
     # worst case of two addresses: every character of every string one token
     assert max_tokens_for_schema(small) >= 2 * (20 + 5)
+
+
+class _FakeLlm:
+    def token_eos(self) -> int:
+        return 1
+
+    def token_bos(self) -> int:
+        return 2
+
+    def detokenize(self, tokens: list[int], special: bool = False) -> bytes:
+        return {1: b"</s>", 2: b"<s>"}[tokens[0]]
+
+
+class _FakeChatModel:
+    is_default = False
+    chat_template = (
+        "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n"
+        "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
+    llm = _FakeLlm()
+
+
+def test_chat_template_prompt_for_a_user_gguf() -> None:
+    pytest.importorskip("llama_cpp")
+    from schemastream.providers.base import Mode
+    from schemastream.providers.local import LocalProvider
+
+    provider = LocalProvider("/nonexistent.gguf")
+    spec = ResponseSpec.from_type(list[Idea])
+    request = provider.build_request(
+        spec,
+        Mode.JSON_SCHEMA,
+        {"instructions": "Be brief.", "input": "Generate 3 ideas for a zoo"},
+    )
+    prompt = provider.prompt_text(request, _FakeChatModel())  # type: ignore[arg-type]
+    assert prompt.startswith("<s><|system|>Be brief.\n\n")
+    assert spec.prompt() in prompt
+    assert prompt.endswith("<|user|>Generate 3 ideas for a zoo\n<|assistant|>")
+    # exactly 3 items asked: the grammar's list is pinned to 3
+    items = request.kwargs["schema"]["properties"]["items"]
+    assert items["minItems"] == items["maxItems"] == 3
