@@ -112,6 +112,26 @@ def test_json_request_body(server: ReplayServer, ideas_spec: ResponseSpec) -> No
     assert body["system"].endswith(ideas_spec.prompt())
 
 
+def test_json_schema_mode_uses_structured_outputs(
+    server: ReplayServer, ideas_spec: ResponseSpec
+) -> None:
+    server.add(A.text_script(PIECES))
+    provider = AnthropicProvider(A.make_client(server), mode=Mode.JSON_SCHEMA)
+    request = provider.build_request(
+        ideas_spec, Mode.JSON_SCHEMA, {"model": "claude-x", "messages": MESSAGES}
+    )
+    deltas = list(provider.open_stream(request))
+    assert _texts(deltas) == DOC
+    body = server.last.json
+    fmt = body["output_config"]["format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["schema"]["properties"]["items"]["items"] == {"$ref": "#/$defs/Idea"}
+    idea = fmt["schema"]["$defs"]["Idea"]
+    assert idea["additionalProperties"] is False
+    assert "maxLength" not in idea["properties"]["title"]  # moved into the description
+    assert "tools" not in body and body["system"] == "You are terse."
+
+
 def test_md_json_prompt_and_aliases(idea_spec: ResponseSpec) -> None:
     provider = AnthropicProvider(anthropic.Anthropic(api_key="x"))
     request = provider.build_request(
@@ -126,7 +146,7 @@ def test_md_json_prompt_and_aliases(idea_spec: ResponseSpec) -> None:
 
 def test_unsupported_mode() -> None:
     with pytest.raises(ConfigurationError, match="not supported"):
-        AnthropicProvider(anthropic.Anthropic(api_key="x"), mode=Mode.JSON_SCHEMA)
+        AnthropicProvider(anthropic.Anthropic(api_key="x"), mode=Mode.RESPONSES_TOOLS)
 
 
 def test_reask_appends_bad_output_and_errors(idea_spec: ResponseSpec) -> None:

@@ -5,6 +5,9 @@ Modes
 - :attr:`Mode.TOOLS` (default): one tool named ``spec.name`` whose ``input_schema`` is the
   response schema, forced with ``tool_choice={"type": "tool", "name": ...}``. The tool input
   arrives incrementally as ``input_json_delta.partial_json`` pieces, each one a :class:`Delta`.
+- :attr:`Mode.JSON_SCHEMA`: Anthropic structured outputs (``output_config.format`` with a
+  ``json_schema``, transformed by the SDK's ``transform_schema``); the answer arrives
+  incrementally as ``text_delta`` pieces.
 - :attr:`Mode.JSON` / :attr:`Mode.MD_JSON`: the schema goes in the system prompt; the answer
   arrives incrementally as ``text_delta`` pieces (it may come wrapped in prose or a fence; the
   core parses those modes leniently).
@@ -134,6 +137,19 @@ def _system_texts(system: Any) -> list[str]:
     if isinstance(system, str):
         return [system]
     return [_text_of(system)]
+
+
+def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema in the subset Anthropic's structured outputs accept.
+
+    Uses the SDK's own ``transform_schema`` (it moves unsupported constraints such as
+    ``maxLength`` into descriptions; schemastream still enforces them while streaming).
+    """
+    try:
+        from anthropic.lib._parse._transform import transform_schema
+    except ImportError:  # pragma: no cover - older / newer SDK layout
+        return schema
+    return transform_schema(schema)
 
 
 def _format_errors(error: BaseException) -> str:
@@ -463,7 +479,7 @@ class AnthropicProvider(Provider):
     name = "anthropic"
     default_mode = Mode.TOOLS
     default_responses_mode = Mode.TOOLS
-    supported_modes = frozenset({Mode.TOOLS, Mode.JSON, Mode.MD_JSON})
+    supported_modes = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
 
     def __init__(self, client: Any, mode: Mode | str | None = None) -> None:
         self.client = client
@@ -520,6 +536,13 @@ class AnthropicProvider(Provider):
                 }
             ]
             kw["tool_choice"] = {"type": "tool", "name": spec.name}
+        elif mode == Mode.JSON_SCHEMA:
+            output_config = dict(kw.get("output_config") or {})
+            output_config["format"] = {
+                "type": "json_schema",
+                "schema": _structured_output_schema(spec.json_schema),
+            }
+            kw["output_config"] = output_config
         else:
             system.append(spec.md_prompt() if mode == Mode.MD_JSON else spec.prompt())
         if system:
