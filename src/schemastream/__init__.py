@@ -1,1 +1,80 @@
-"""schemastream."""
+"""schemastream: stream structured LLM output as typed, incrementally validated partial objects.
+
+>>> import schemastream as ss
+>>> client = ss.from_openai(OpenAI())                                     # doctest: +SKIP
+>>> stream = client.responses.stream(model="gpt-4o-mini", messages=[...],
+...                                  response_model=list[Idea])           # doctest: +SKIP
+>>> for partial in stream: ...                                            # doctest: +SKIP
+>>> ideas = stream.get_final_response()                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .client import AsyncClient, Client, from_anthropic, from_genai, from_openai, from_provider
+from .core import StreamDriver, StreamSession
+from .errors import (
+    ConfigurationError,
+    IncompleteOutputError,
+    JsonStreamError,
+    ProviderError,
+    RefusalError,
+    SchemaStreamError,
+    StreamValidationError,
+)
+from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEvent
+from .jsonstream import JsonStreamParser
+from .partial import Partial, PartialModel, is_complete, partial_model
+from .providers.base import Delta, Mode, Usage
+from .schema import ResponseSpec
+from .stream import AsyncStream, Stream, StreamClosed
+
+if TYPE_CHECKING:
+    from . import web as web
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncClient",
+    "AsyncStream",
+    "Client",
+    "ConfigurationError",
+    "Delta",
+    "FinalEvent",
+    "IncompleteOutputError",
+    "ItemEvent",
+    "JsonStreamError",
+    "JsonStreamParser",
+    "Mode",
+    "Partial",
+    "PartialEvent",
+    "PartialModel",
+    "ProviderError",
+    "RefusalError",
+    "ResponseSpec",
+    "RestartEvent",
+    "SchemaStreamError",
+    "Stream",
+    "StreamClosed",
+    "StreamDriver",
+    "StreamEvent",
+    "StreamSession",
+    "StreamValidationError",
+    "Usage",
+    "from_anthropic",
+    "from_genai",
+    "from_openai",
+    "from_provider",
+    "is_complete",
+    "partial_model",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``ss.web`` imports Starlette: load it only when asked for
+    if name == "web":
+        import importlib
+
+        return importlib.import_module(".web", __name__)
+    raise AttributeError(f"module 'schemastream' has no attribute {name!r}")

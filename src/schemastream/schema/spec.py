@@ -48,7 +48,8 @@ class ResponseSpec:
         return cls(
             response_model=response_model,
             name=_type_name(response_model),
-            description=description or f"Return the {_type_name(response_model)} as structured data.",
+            description=description
+            or f"Return the {_type_name(response_model)} as structured data.",
             wrapper_key=wrapper_key,
             _adapter=None if is_model else TypeAdapter(response_model),
         )
@@ -86,9 +87,8 @@ class ResponseSpec:
 
     def prompt(self) -> str:
         """Instruction text for modes that carry the schema in the prompt (JSON, MD_JSON)."""
-        return (
-            "Respond only with a JSON object that matches this JSON schema:\n"
-            + json.dumps(self.json_schema, separators=(",", ":"))
+        return "Respond only with a JSON object that matches this JSON schema:\n" + json.dumps(
+            self.json_schema, separators=(",", ":")
         )
 
     def md_prompt(self) -> str:

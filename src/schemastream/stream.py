@@ -1,0 +1,231 @@
+"""The streams users iterate: :class:`Stream` (sync) and :class:`AsyncStream` (async).
+
+Both are thin IO shells around :class:`~schemastream.core.StreamDriver`: they open the
+provider stream, hand each delta to the driver, yield its events, close the upstream
+response the moment the driver has decided (fail fast, budget reached, user closed), and
+re-open it when the driver asks for a retry. All decisions live in the driver.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Generic, TypeVar
+
+from .core import RETRYABLE, StreamDriver
+from .errors import SchemaStreamError
+from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
+from .jsonstream.events import Path
+from .providers.base import AsyncDeltaStream, DeltaStream, Usage
+
+T = TypeVar("T")
+
+
+class StreamClosed(SchemaStreamError):
+    """The stream was closed before its final value was known."""
+
+
+class _StreamState(Generic[T]):
+    """Read-only state shared by both shells."""
+
+    _driver: StreamDriver
+
+    @property
+    def partial(self) -> Any:
+        """The latest partial snapshot (the final value once complete)."""
+        return self._driver.final if self._driver.done else self._driver.partial
+
+    @property
+    def completed_items(self) -> list[Any]:
+        """List items completed and validated so far (list response models)."""
+        return list(self._driver.session.completed_items)
+
+    @property
+    def raw_text(self) -> str:
+        """The model's text so far, in the current attempt."""
+        return self._driver.raw_text
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._driver.usage
+
+    @property
+    def restarts(self) -> int:
+        """How many times the stream restarted after a validation failure (retries)."""
+        return self._driver.restarts
+
+    @property
+    def done(self) -> bool:
+        return self._driver.done
+
+    def is_complete(self, path: Path | str) -> bool:
+        """Whether the value at ``path`` is final: ``(0, "title")``, ``"0.title"`` or ``"/0/title"``."""
+        if isinstance(path, str):
+            parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
+            path = tuple(int(p) if p.isdigit() else p for p in parts)
+        return self._driver.session.is_complete(path)
+
+
+class Stream(_StreamState[T]):
+    """A sync structured-output stream. Iterate it for partial objects."""
+
+    def __init__(self, driver: StreamDriver) -> None:
+        self._driver = driver
+        self._gen: Iterator[StreamEvent] | None = None
+        self._upstream: DeltaStream | None = None
+        self._closed = threading.Event()
+
+    def _run(self) -> Iterator[StreamEvent]:
+        driver = self._driver
+        while not self._closed.is_set():
+            upstream = self._upstream = driver.provider.open_stream(driver.request)
+            try:
+                for delta in upstream:
+                    yield from driver.on_delta(delta)
+                    if driver.stop_reading:
+                        upstream.close()
+                        break
+                yield from driver.on_end()
+                return
+            except RETRYABLE as exc:
+                upstream.close()
+                if self._closed.is_set():
+                    return
+                restart = driver.on_failure(exc)
+                if restart is None:
+                    raise
+                yield restart
+            except Exception:
+                if self._closed.is_set():
+                    return  # the read failed because close() cut the connection
+                raise
+            finally:
+                upstream.close()
+
+    def events(self) -> Iterator[StreamEvent]:
+        """All events (partials with patch ops, completed items, restarts, final)."""
+        if self._gen is None:
+            self._gen = self._run()
+        return self._gen
+
+    def __iter__(self) -> Iterator[Any]:
+        last: Any = None
+        for event in self.events():
+            if isinstance(event, PartialEvent):
+                last = event.partial
+                yield last
+            elif isinstance(event, FinalEvent) and event.value != last:
+                yield event.value
+
+    def iter_items(self) -> Iterator[Any]:
+        """Each completed list item, once, as soon as it is validated."""
+        for event in self.events():
+            if isinstance(event, ItemEvent):
+                yield event.item
+
+    def get_final_response(self) -> T:
+        """Read to the end and return the validated final value."""
+        for _ in self.events():
+            pass
+        if not self._driver.done:
+            raise StreamClosed("the stream was closed before the final value was complete")
+        return self._driver.final  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop: closes the upstream HTTP response at once. Safe from another thread."""
+        self._closed.set()
+        if self._upstream is not None:
+            self._upstream.close()
+        if self._gen is not None:
+            try:
+                self._gen.close()  # type: ignore[attr-defined]
+            except ValueError:
+                pass  # running in another thread: it stops at its next step
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamState[T]):
+    """The async twin of :class:`Stream`: ``async for``, ``await get_final_response()``."""
+
+    def __init__(self, driver: StreamDriver) -> None:
+        self._driver = driver
+        self._gen: AsyncIterator[StreamEvent] | None = None
+        self._upstream: AsyncDeltaStream | None = None
+        self._closed = False
+
+    async def _run(self) -> AsyncIterator[StreamEvent]:
+        driver = self._driver
+        while not self._closed:
+            upstream = self._upstream = await driver.provider.aopen_stream(driver.request)
+            try:
+                async for delta in upstream:
+                    for event in driver.on_delta(delta):
+                        yield event
+                    if driver.stop_reading:
+                        await upstream.aclose()
+                        break
+                for event in driver.on_end():
+                    yield event
+                return
+            except RETRYABLE as exc:
+                await upstream.aclose()
+                if self._closed:
+                    return
+                restart = driver.on_failure(exc)
+                if restart is None:
+                    raise
+                yield restart
+            except Exception:
+                if self._closed:
+                    return
+                raise
+            finally:
+                await upstream.aclose()
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        if self._gen is None:
+            self._gen = self._run()
+        return self._gen
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        last: Any = None
+        async for event in self.events():
+            if isinstance(event, PartialEvent):
+                last = event.partial
+                yield last
+            elif isinstance(event, FinalEvent) and event.value != last:
+                yield event.value
+
+    async def iter_items(self) -> AsyncIterator[Any]:
+        async for event in self.events():
+            if isinstance(event, ItemEvent):
+                yield event.item
+
+    async def get_final_response(self) -> T:
+        async for _ in self.events():
+            pass
+        if not self._driver.done:
+            raise StreamClosed("the stream was closed before the final value was complete")
+        return self._driver.final  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Stop: closes the upstream HTTP response at once."""
+        self._closed = True
+        if self._upstream is not None:
+            await self._upstream.aclose()
+        if self._gen is not None:
+            try:
+                await self._gen.aclose()  # type: ignore[attr-defined]
+            except RuntimeError:
+                pass  # running in another task: it stops at its next step
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
