@@ -95,14 +95,16 @@ class JsonStreamParser:
             if self._decoder is None:
                 self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
             try:
-                chunk = self._decoder.decode(bytes(chunk))
+                text: str = self._decoder.decode(bytes(chunk))
             except UnicodeDecodeError as exc:
                 self._fail(f"invalid UTF-8 ({exc.reason})", self.offset)
-        if self.max_size is not None and self.offset + len(chunk) > self.max_size:
+        else:
+            text = chunk
+        if self.max_size is not None and self.offset + len(text) > self.max_size:
             self._fail(f"document exceeds max_size={self.max_size} characters", self.max_size)
         self._events = []
         try:
-            self._consume(chunk)
+            self._consume(text)
         except JsonStreamError as exc:
             self._error = exc
             raise
@@ -165,14 +167,11 @@ class JsonStreamParser:
             return False
         node = self._root
         for part in path:
-            if (
-                isinstance(node, dict)
-                and isinstance(part, str)
-                and part in node
-                or isinstance(node, list)
-                and isinstance(part, int)
-                and 0 <= part < len(node)
-            ):
+            if isinstance(node, dict):
+                if part not in node:
+                    return False
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 node = node[part]
             else:
                 return False
@@ -407,7 +406,7 @@ class JsonStreamParser:
             return i + 1
         frame = stack[-1]
         state = frame.state
-        if state == _O_NEXT or state == _A_NEXT:
+        if state in (_O_NEXT, _A_NEXT):
             if c == ",":
                 frame.state = _O_KEY if frame.is_object else _A_VALUE
             elif c == ("}" if frame.is_object else "]"):
@@ -415,7 +414,7 @@ class JsonStreamParser:
             else:
                 closer = "}" if frame.is_object else "]"
                 self._fail(f"expected ',' or {closer!r} but got {c!r}", at)
-        elif state == _O_KEY_OR_END or state == _O_KEY:
+        elif state in (_O_KEY_OR_END, _O_KEY):
             if c == '"':
                 self._tok = _STRING
                 self._tok_key = True

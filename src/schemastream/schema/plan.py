@@ -83,9 +83,9 @@ class Node:
         """Validates a complete value (constraints included, functional validators excluded:
         those belong to the enclosing model and run once, in its ``model_validate``)."""
         checks = [m for m in self.metadata if not isinstance(m, _VALIDATOR_TYPES)]
-        tp: Any = (
-            Annotated.__class_getitem__((self.annotation, *checks)) if checks else self.annotation
-        )  # type: ignore[attr-defined]
+        tp: Any = self.annotation
+        if checks:
+            tp = Annotated.__class_getitem__((tp, *checks))  # type: ignore[attr-defined]
         return TypeAdapter(tp)
 
     # --- early checks -------------------------------------------------------------------
