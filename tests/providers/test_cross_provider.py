@@ -61,6 +61,9 @@ class Wire:
     make_client: Callable[[ReplayServer, bool], Any]  # (server, use_async) -> ss client
     chunks: Callable[[list[str], str, str], list[bytes]]  # (pieces, finish, tool name)
     first_piece: int  # index of the chunk carrying pieces[0]
+    refusal: Callable[[], Script]  # a refusal as this provider sends it
+    http_error: Callable[[int], Script]  # an HTTP error status with the provider's JSON body
+    sdk_error: Callable[[int], type[BaseException]]  # the SDK exception for that status
 
     def script(self, text: str, spec: ResponseSpec, *, n: int = 6, finish: str = "stop") -> Script:
         return Script(chunks=self.chunks(split(text, n), finish, spec.name))
@@ -85,6 +88,24 @@ def _openai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
     return O.chat_tool_frames("".join(pieces), n=len(pieces[0]), name=name, finish_reason=reason)
 
 
+def _openai_refusal() -> Script:
+    from tests.replay import openai_server as O
+
+    return O.chat_refusal_script("I can't help with that.")
+
+
+def _openai_http_error(status: int) -> Script:
+    from tests.replay import openai_server as O
+
+    return O.error_script(status, "nope")
+
+
+def _openai_sdk_error(status: int) -> type[BaseException]:
+    import openai
+
+    return openai.RateLimitError if status == 429 else openai.APIStatusError
+
+
 # -- anthropic -------------------------------------------------------------------------------
 
 
@@ -95,6 +116,19 @@ def _anthropic_client(server: ReplayServer, use_async: bool) -> Any:
 def _anthropic_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
     stop = "tool_use" if finish == "stop" else "max_tokens"
     return A.tool_chunks(pieces, name=name, stop_reason=stop)
+
+
+def _anthropic_refusal() -> Script:
+    chunks = [A.message_start(), A.text_block_start(), A.block_stop()]
+    details = {"type": "refusal", "category": None, "explanation": "I can't help with that."}
+    chunks += [A.message_delta("refusal", stop_details=details), A.message_stop()]
+    return Script(chunks=chunks)
+
+
+def _anthropic_sdk_error(status: int) -> type[BaseException]:
+    import anthropic
+
+    return anthropic.RateLimitError if status == 429 else anthropic.APIStatusError
 
 
 # -- genai -----------------------------------------------------------------------------------
@@ -108,6 +142,16 @@ def _genai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
     return G.text_chunks(pieces, finish_reason="STOP" if finish == "stop" else "MAX_TOKENS")
 
 
+def _genai_refusal() -> Script:
+    return Script(chunks=G.text_chunks([], finish_reason="SAFETY"))
+
+
+def _genai_sdk_error(status: int) -> type[BaseException]:
+    from google.genai import errors
+
+    return errors.ClientError if status < 500 else errors.ServerError
+
+
 def _has_openai_wire() -> bool:
     try:
         from tests.replay import openai_server  # noqa: F401
@@ -118,14 +162,42 @@ def _has_openai_wire() -> bool:
 
 WIRES = [
     pytest.param(
-        Wire("openai", _openai_client, _openai_chunks, first_piece=1),
+        Wire(
+            "openai",
+            _openai_client,
+            _openai_chunks,
+            first_piece=1,
+            refusal=_openai_refusal,
+            http_error=_openai_http_error,
+            sdk_error=_openai_sdk_error,
+        ),
         id="openai",
         marks=pytest.mark.skipif(not _has_openai_wire(), reason="no OpenAI replay wire"),
     ),
     pytest.param(
-        Wire("anthropic", _anthropic_client, _anthropic_chunks, first_piece=3), id="anthropic"
+        Wire(
+            "anthropic",
+            _anthropic_client,
+            _anthropic_chunks,
+            first_piece=3,
+            refusal=_anthropic_refusal,
+            http_error=lambda status: A.http_error(status, "rate_limit_error", "nope"),
+            sdk_error=_anthropic_sdk_error,
+        ),
+        id="anthropic",
     ),
-    pytest.param(Wire("genai", _genai_client, _genai_chunks, first_piece=0), id="genai"),
+    pytest.param(
+        Wire(
+            "genai",
+            _genai_client,
+            _genai_chunks,
+            first_piece=0,
+            refusal=_genai_refusal,
+            http_error=lambda status: G.http_error(status, "nope"),
+            sdk_error=_genai_sdk_error,
+        ),
+        id="genai",
+    ),
 ]
 
 
@@ -270,3 +342,51 @@ async def test_retry_after_a_validation_failure(
     # the re-ask showed the model its bad output
     assert "too long too long" in json.dumps(server.exchanges[1].json)
     assert "too long too long" not in json.dumps(server.exchanges[0].json)
+
+
+async def test_close_mid_stream_cuts_the_connection(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    spec = ResponseSpec.from_type(Idea)
+    text = dumps(IDEAS[0])
+    script = wire.script(text, spec, n=4)
+    script.gate(wire.first_piece + 4)  # never opened
+    server.add(script)
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(model="m", messages=MESSAGES, response_model=Idea)
+    if use_async:
+        it = stream.__aiter__()
+        first = await it.__anext__()
+        await stream.aclose()
+    else:
+        it = iter(stream)
+        first = next(it)
+        stream.close()
+    assert first is not None
+    ex = server.last
+    assert ex.done.wait(5)
+    assert ex.disconnected and not ex.completed and ex.chunks_sent < ex.total_chunks
+
+
+async def test_refusal_raises_refusal_error(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    server.add(wire.refusal())
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(model="m", messages=MESSAGES, response_model=Idea)
+    with pytest.raises(ss.RefusalError) as info:
+        await _drain(stream, use_async)
+    assert info.value.refusal
+
+
+async def test_http_errors_are_the_sdk_exceptions(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    server.add(wire.http_error(429))
+    client = wire.make_client(server, use_async)
+    stream = client.responses.stream(
+        model="m", messages=MESSAGES, response_model=Idea, max_retries=2
+    )
+    with pytest.raises(wire.sdk_error(429)):
+        await _drain(stream, use_async)
+    assert len(server.exchanges) == 1  # validation retries are not HTTP retries
