@@ -389,8 +389,12 @@ def test_user_close_hangs_up(server: ReplayServer, sync_client: openai.OpenAI) -
 def test_max_retries_reasks_and_restarts(
     server: ReplayServer, sync_client: openai.OpenAI, mode: ss.Mode
 ) -> None:
-    doc, _, _ = _bad_doc(5)
-    server.add(script_for(mode, doc), script_for(mode))
+    doc, text, bad_at = _bad_doc(5)
+    bad = script_for(mode, doc)
+    stop = frame_at(mode, text, bad_at) + 2
+    bad.gate(stop)
+    bad.gate_timeout = 5
+    server.add(bad, script_for(mode))
     client = ss.from_openai(sync_client, mode=mode)
     stream = client.responses.stream(
         model="m", messages=MSGS, response_model=list[Idea], max_retries=1
@@ -405,7 +409,7 @@ def test_max_retries_reasks_and_restarts(
     assert any(isinstance(e, PartialEvent) for e in before)
     assert isinstance(events[-1], FinalEvent)
     first, second = server.exchanges
-    assert first.disconnected  # fail fast on the first attempt too
+    assert first.disconnected and first.disconnected_at == stop  # fail fast, then re-ask
     key = "input" if kind_of(mode) == "responses" else "messages"
     convo = second.json[key]
     assert convo[-2]["role"] == "assistant" and convo[-2]["content"].startswith('{"items"')
