@@ -390,3 +390,59 @@ async def test_http_errors_are_the_sdk_exceptions(
     with pytest.raises(wire.sdk_error(429)):
         await _drain(stream, use_async)
     assert len(server.exchanges) == 1  # validation retries are not HTTP retries
+
+
+# -- from_provider routing to these providers --------------------------------------------------
+
+
+async def test_from_provider_anthropic_and_google(
+    server: ReplayServer, monkeypatch: pytest.MonkeyPatch, use_async: bool
+) -> None:
+    from google.genai import types
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setenv("GEMINI_API_KEY", "g-test")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    spec = ResponseSpec.from_type(Idea)
+    text = dumps(IDEAS[2])
+    server.add(Script(chunks=_anthropic_chunks(split(text, 5), "stop", spec.name)))
+    server.add(Script(chunks=_genai_chunks(split(text, 5), "stop", spec.name)))
+    clients = [
+        ss.from_provider(
+            "anthropic/claude-x", async_client=use_async, base_url=server.url, max_retries=0
+        ),
+        ss.from_provider(
+            "google/gemini-x",
+            async_client=use_async,
+            http_options=types.HttpOptions(
+                base_url=server.url, retry_options=types.HttpRetryOptions(attempts=1)
+            ),
+        ),
+    ]
+    for client in clients:
+        stream = client.responses.stream(messages=MESSAGES, response_model=Idea)
+        _, final = await _partials_and_final(stream, use_async)
+        assert final == Idea(**IDEAS[2])
+    anthropic_ex, genai_ex = server.exchanges
+    assert anthropic_ex.json["model"] == "claude-x"
+    auth = anthropic_ex.headers.get("x-api-key") or anthropic_ex.headers.get("authorization")
+    assert auth is not None and auth.endswith("sk-test")
+    assert genai_ex.path.endswith("/models/gemini-x:streamGenerateContent")
+    assert genai_ex.headers["x-goog-api-key"] == "g-test"
+
+
+def test_from_provider_missing_key_or_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    for var in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ss.ConfigurationError, match="ANTHROPIC_API_KEY"):
+        ss.from_provider("anthropic/claude-x")
+    with pytest.raises(ss.ConfigurationError, match="GEMINI_API_KEY"):
+        ss.from_provider("google/gemini-x")
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    monkeypatch.setitem(sys.modules, "google.genai", None)
+    with pytest.raises(ss.ConfigurationError, match=r"pip install 'schemastream\[anthropic\]'"):
+        ss.from_provider("anthropic/claude-x")
+    with pytest.raises(ss.ConfigurationError, match=r"pip install 'schemastream\[genai\]'"):
+        ss.from_provider("google/gemini-x")
