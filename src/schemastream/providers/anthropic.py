@@ -39,6 +39,7 @@ from .base import (
     Provider,
     Request,
     Usage,
+    shutdown_connection,
 )
 
 if TYPE_CHECKING:
@@ -424,6 +425,7 @@ class _AnthropicDeltaStream(DeltaStream):
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            shutdown_connection(self._response)
             self._response.close()
 
 

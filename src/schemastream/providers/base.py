@@ -112,3 +112,25 @@ class Provider(abc.ABC):
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         raise TypeError(f"{self.name}: this client is sync; use the sync API")
+
+
+def shutdown_connection(response: Any) -> None:
+    """Cut the TCP connection under an httpx response (or an SDK wrapper of one) at once.
+
+    ``close()`` from another thread does not interrupt a read blocked in that socket (the
+    kernel keeps the file open until the read returns), so the upstream server would keep
+    generating. ``shutdown()`` wakes the read and sends FIN. Call it before ``close()``
+    in a sync ``DeltaStream.close``; harmless when the connection is already closed.
+    """
+    http = getattr(response, "http_response", response)
+    extensions = getattr(http, "extensions", None) or {}
+    stream = extensions.get("network_stream") if isinstance(extensions, dict) else None
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return
+    import socket
+
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -55,6 +55,7 @@ from .base import (
     Provider,
     Request,
     Usage,
+    shutdown_connection,
 )
 
 if TYPE_CHECKING:
@@ -450,6 +451,7 @@ class _GenAIDeltaStream(DeltaStream):
         self._closed = True
         raw, self._raw = self._raw, None
         if raw is not None:
+            shutdown_connection(raw)
             raw.close()
 
 

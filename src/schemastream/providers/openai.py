@@ -35,6 +35,7 @@ from .base import (
     Provider,
     Request,
     Usage,
+    shutdown_connection,
 )
 
 __all__ = ["OpenAIProvider", "client_from_env"]
@@ -406,6 +407,7 @@ class _FastStream(DeltaStream):
             return
         self._closed = True
         try:
+            shutdown_connection(self._resp)
             self._resp.close()
         finally:
             self._cm.__exit__(None, None, None)
