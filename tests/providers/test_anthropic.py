@@ -358,3 +358,34 @@ def test_client_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "anthropic", None)  # the SDK is not installed
     with pytest.raises(ConfigurationError, match=r"pip install 'schemastream\[anthropic\]'"):
         client_from_env()
+
+
+def test_close_from_another_thread_unblocks_the_reader(
+    server: ReplayServer, idea_spec: ResponseSpec
+) -> None:
+    import threading
+
+    script = A.tool_script(PIECES, name=idea_spec.name)
+    script.gate(4)
+    server.add(script)
+    provider = AnthropicProvider(A.make_client(server))
+    request = provider.build_request(idea_spec, Mode.TOOLS, {"model": "m", "messages": MESSAGES})
+    stream = provider.open_stream(request)
+    seen: list[Delta] = []
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            seen.extend(stream)
+            outcome.append(None)
+        except BaseException as exc:  # the read fails once the response is closed
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert server.last.wait_sent(4)
+    stream.close()  # while the reader is blocked waiting for chunk 4
+    reader.join(5)
+    assert not reader.is_alive() and outcome
+    assert _texts(seen) in ("", PIECES[0])  # the reader may not have got to chunk 3 yet
+    assert server.last.done.wait(5) and server.last.disconnected

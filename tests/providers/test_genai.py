@@ -389,3 +389,32 @@ def test_crlf_framing_and_config_object(server: ReplayServer, idea_spec: Respons
     assert gen["temperature"] == 0.2 and gen["candidateCount"] == 1
     assert gen["responseMimeType"] == "application/json"
     assert server.last.json["contents"] == [{"role": "user", "parts": [{"text": "hi"}]}]
+
+
+def test_close_from_another_thread_unblocks_the_reader(
+    server: ReplayServer, idea_spec: ResponseSpec
+) -> None:
+    import threading
+
+    script = G.text_script(PIECES)
+    script.gate(1)
+    server.add(script)
+    provider = GenAIProvider(G.make_client(server))
+    stream = provider.open_stream(_request(provider, idea_spec))
+    seen: list[Delta] = []
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            seen.extend(stream)
+            outcome.append(None)
+        except BaseException as exc:  # the read fails once the response is closed
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert server.last.wait_sent(1)
+    stream.close()
+    reader.join(5)
+    assert not reader.is_alive() and outcome
+    assert server.last.done.wait(5) and server.last.disconnected
