@@ -524,3 +524,65 @@ def test_stream_without_done_is_an_error(server: ReplayServer, sync_client: open
     client = ss.from_openai(sync_client)
     with pytest.raises(ss.ProviderError, match="ended early"):
         client.chat.completions.create(model="m", messages=MSGS, response_model=list[Idea])
+
+
+# -- closing from elsewhere never hangs ------------------------------------------------------------
+
+
+def test_close_from_another_thread_unblocks_a_blocked_read(
+    server: ReplayServer, sync_client: openai.OpenAI
+) -> None:
+    import threading
+
+    script = script_for(ss.Mode.TOOLS, {"items": many_ideas(40)})
+    script.gate(30)  # the server stalls here; the reader blocks in a socket read
+    server.add(script)
+    client = ss.from_openai(sync_client)
+    stream = client.responses.stream(
+        model="m", messages=MSGS, response_model=list[Idea], mode="tools"
+    )
+    outcome: list[Any] = []
+
+    def read() -> None:
+        try:
+            for _ in stream:
+                pass
+            outcome.append("ended")
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert server.wait_requests(1) and server.last.wait_sent(30)
+    stream.close()
+    reader.join(5)
+    assert not reader.is_alive(), "the reader hung after close()"
+    assert server.last.done.wait(5) and server.last.disconnected
+    assert outcome == ["ended"]  # a user close() ends the iteration quietly
+    with pytest.raises(ss.StreamClosed):
+        stream.get_final_response()
+
+
+async def test_cancelling_the_task_closes_the_response(
+    server: ReplayServer, async_client: openai.AsyncOpenAI
+) -> None:
+    script = script_for(ss.Mode.TOOLS, {"items": many_ideas(40)})
+    script.gate(30)
+    server.add(script)
+    client = ss.from_openai(async_client)
+    first = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in client.chat.completions.create_partial(
+            model="m", messages=MSGS, response_model=list[Idea]
+        ):
+            first.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(first.wait(), 5)
+    assert await asyncio.to_thread(server.last.wait_sent, 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(server.last.done.wait, 5)
+    assert server.last.disconnected and server.last.chunks_sent <= 30

@@ -34,6 +34,7 @@ fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port.
     server.exchanges               # list[Exchange], one per request, in arrival order
     server.requests                # list of the JSON request bodies (None when not JSON)
     server.last                    # the latest Exchange
+    server.wait_requests(n, timeout=5.0)  # block until n requests arrived
 
 ``Exchange`` (what one request/response did; written by the server thread):
 
@@ -200,6 +201,15 @@ class ReplayServer:
     @property
     def last(self) -> Exchange:
         return self.exchanges[-1]
+
+    def wait_requests(self, n: int, timeout: float = 5.0) -> bool:
+        """Block until at least ``n`` requests arrived (for tests that read in a thread)."""
+        deadline = time.monotonic() + timeout
+        while len(self.exchanges) < n:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> ReplayServer:
