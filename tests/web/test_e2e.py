@@ -14,7 +14,14 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from .helpers import ServerThread, make_ideas, parse_sse, replay_frames, wait_for
+from .helpers import (
+    Frame,
+    ServerThread,
+    make_ideas,
+    parse_sse,
+    replay_frames,
+    wait_for,
+)
 from .test_browser import EXAMPLE, core_available
 
 pytestmark = pytest.mark.skipif(
@@ -120,38 +127,38 @@ def test_client_disconnect_cuts_the_upstream_request(server: Any, kind: str) -> 
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_websocket_end_to_end_and_cancel(server: Any, kind: str) -> None:
+def test_websocket_end_to_end(server: Any, kind: str) -> None:
     ideas = make_ideas(4)
     server.add(doc_script(ideas))
+    app = EXAMPLE.create_app(client=make_client(server, kind), model="gpt-4o-mini")
+    with TestClient(app) as tc, tc.websocket_connect("/api/ideas/ws") as ws:
+        ws.send_json({"topic": "x", "count": 4})
+        frames = []
+        while True:
+            msg = ws.receive_json()
+            frames.append(Frame(msg["id"], msg["event"], msg["data"]))
+            if msg["event"] in ("final", "error"):
+                break
+    assert [f.id for f in frames] == list(range(1, len(frames) + 1))
+    assert replay_frames(frames) == (ideas, [0, 1, 2, 3], "final")
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_websocket_cancel_cuts_the_upstream_request(server: Any, kind: str) -> None:
+    ideas = make_ideas(4)
     script = doc_script(ideas)
     text = json.dumps({"items": ideas}, separators=(",", ":"))
     gate_at = HEAD + text.index(ideas[1]["blurb"]) // 4 + 2
     script.gate(gate_at)
     server.add(script)
     app = EXAMPLE.create_app(client=make_client(server, kind), model="gpt-4o-mini")
-    with TestClient(app) as tc:
-        with tc.websocket_connect("/api/ideas/ws") as ws:
-            ws.send_json({"topic": "x", "count": 4})
-            frames = []
-            while True:
-                msg = ws.receive_json()
-                frames.append(msg)
-                if msg["event"] in ("final", "error"):
-                    break
-        from .helpers import Frame
-
-        assert replay_frames([Frame(m["id"], m["event"], m["data"]) for m in frames]) == (
-            ideas,
-            [0, 1, 2, 3],
-            "final",
-        )
-        with tc.websocket_connect("/api/ideas/ws") as ws:
-            ws.send_json({"count": 4})
-            while ws.receive_json()["event"] != "item":
-                pass
-            assert server.last.wait_sent(gate_at) and not server.last.disconnected
-            ws.send_json({"type": "cancel"})
-            wait_for(lambda: server.last.disconnected, 2.0, "upstream cut after cancel")
+    with TestClient(app) as tc, tc.websocket_connect("/api/ideas/ws") as ws:
+        ws.send_json({"count": 4})
+        while ws.receive_json()["event"] != "item":
+            pass
+        assert server.last.wait_sent(gate_at) and not server.last.disconnected
+        ws.send_json({"type": "cancel"})
+        wait_for(lambda: server.last.disconnected, 2.0, "upstream cut after cancel")
     assert server.last.chunks_sent == gate_at
 
 
