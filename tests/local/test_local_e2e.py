@@ -18,6 +18,14 @@ class Idea(BaseModel):
     blurb: str = Field(..., max_length=140)
 
 
+class Fruit(BaseModel):
+    name: str = Field(max_length=20)
+    color: str = Field(max_length=12)
+
+
+FRUITS = [{"role": "user", "content": "Name 2 fruits"}]
+
+
 def _ss(local_provider: Any) -> Any:
     try:
         import schemastream as ss
@@ -40,13 +48,13 @@ def test_seed_example_streams_partials(local_provider: Any) -> None:
     assert stream.usage is None or stream.usage.output_tokens > 0
 
 
-async def test_seed_example_async(local_provider: Any) -> None:
+async def test_async_client(local_provider: Any) -> None:
     ss = _ss(local_provider)
     client = ss.from_provider("local", async_client=True, seed=1234)
-    stream = client.responses.stream(model="local", messages=SEED_PROMPT, response_model=list[Idea])
+    stream = client.responses.stream(model="local", messages=FRUITS, response_model=list[Fruit])
     partials = [partial async for partial in stream]
-    ideas = await stream.get_final_response()
-    assert len(ideas) == 3 and len(partials) > 3
+    fruits = await stream.get_final_response()
+    assert len(fruits) == 2 and len(partials) > 2
 
 
 def test_token_budget_raises_incomplete_output(local_provider: Any) -> None:
@@ -67,7 +75,7 @@ def test_create_iterable_yields_items(local_provider: Any) -> None:
     client = ss.from_provider("local", seed=1234)
     items = list(
         client.chat.completions.create_iterable(
-            model="local", messages=SEED_PROMPT, response_model=Idea
+            model="local", messages=FRUITS, response_model=Fruit
         )
     )
-    assert len(items) == 3 and all(isinstance(i, Idea) for i in items)
+    assert len(items) == 2 and all(isinstance(i, Fruit) for i in items)
