@@ -52,7 +52,14 @@ def default_model_path() -> str:
 
 
 def default_threads() -> int:
-    """One thread per usable core."""
+    """One thread per usable core (``SCHEMASTREAM_LOCAL_THREADS`` overrides).
+
+    On a machine busy with other work, fewer threads than cores can be much faster: llama.cpp's
+    threads wait for each other at every layer.
+    """
+    env = os.environ.get("SCHEMASTREAM_LOCAL_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
