@@ -118,7 +118,7 @@ def test_client_disconnect_cuts_the_upstream_request(server: Any, kind: str) -> 
                 if "event:item" in raw and server.last.chunks_sent >= gate_at:
                     break
         # the browser is gone: the app must close the model request (deadline, not a duration)
-        wait_for(lambda: server.last.disconnected, 2.0, "upstream cut after the client hung up")
+        wait_for(lambda: server.last.disconnected, 1.0, "upstream cut after the client hung up")
     ex = server.last
     assert ex.done.wait(5)
     assert ex.disconnected and not ex.completed and ex.chunks_sent == gate_at < ex.total_chunks
@@ -158,7 +158,7 @@ def test_websocket_cancel_cuts_the_upstream_request(server: Any, kind: str) -> N
             pass
         assert server.last.wait_sent(gate_at) and not server.last.disconnected
         ws.send_json({"type": "cancel"})
-        wait_for(lambda: server.last.disconnected, 2.0, "upstream cut after cancel")
+        wait_for(lambda: server.last.disconnected, 1.0, "upstream cut after cancel")
     assert server.last.chunks_sent == gate_at
 
 
