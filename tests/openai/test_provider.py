@@ -473,3 +473,38 @@ def test_sse_framing_edge_cases() -> None:
         assert list(_sse_data(chunks)) == [b'{"a":1}', b'{"b":2}', b"line1\nline2", b"[DONE]"]
     # an event cut off mid-line at EOF is dropped, not half-parsed
     assert list(_sse_data([b'data: {"a":1}\n\ndata: {"b"'])) == [b'{"a":1}']
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_close_from_another_thread_wakes_a_blocked_read(
+    server: ReplayServer, sync_client: openai.OpenAI, fast: bool
+) -> None:
+    """On Linux closing a socket does not wake a thread blocked in recv(): close() shuts the
+    socket down first (the SDK-object path hung here before)."""
+    import threading
+
+    script = script_for(Mode.TOOLS, n=2)
+    script.gate(30)
+    server.add(script)
+    p = OpenAIProvider(sync_client, fast=fast)
+    stream = p.open_stream(p.build_request(SPEC, Mode.TOOLS, {"model": "m", "messages": MSGS}))
+    got: list[Delta] = []
+    ended = threading.Event()
+
+    def read() -> None:
+        for d in stream:
+            got.append(d)
+        ended.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    ex = server.wait_requests(1) and server.last
+    assert ex and ex.wait_sent(30)
+    deadline = 200
+    while len(got) < 29 and deadline:  # every piece sent so far was read: next is recv()
+        ended.wait(0.01)
+        deadline -= 1
+    assert len(got) == 29
+    stream.close()
+    assert ended.wait(5), "the reader is still blocked after close()"
+    assert ex.done.wait(5) and ex.disconnected and ex.chunks_sent == 30

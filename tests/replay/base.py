@@ -15,6 +15,9 @@ API
     Script(..., gates={5: ev})                         # before chunk 5, block until ``ev`` (a
                                                        # threading.Event) is set -- or the client
                                                        # disconnects, or ``gate_timeout`` passes
+    Script(..., head_gate=ev)                          # hold the status line and headers back
+                                                       # until ``ev`` is set (the client is
+                                                       # still inside its request call)
     Script(..., truncate_after=3)                      # send 3 chunks, then end the body cleanly
     Script(..., drop_after=3)                          # send 3 chunks, then abort the connection
                                                        # (no terminating chunk: the client sees an
@@ -48,7 +51,8 @@ fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port.
     completed                      # the body was ended normally (all chunks, or truncate_after)
     dropped                        # the server aborted the connection (drop_after)
     log                            # ordered list of (what, chunk index): "chunk", "gate-wait",
-                                   # "gate-open", "disconnect", "end", "drop"
+                                   # "gate-open", "head-wait", "head-open", "disconnect",
+                                   # "end", "drop"
     done                           # threading.Event set when the handler returned
     wait_sent(n, timeout=5.0)      # block until at least n chunks were written (or handler ended)
 
@@ -105,6 +109,7 @@ class Script:
     delay: float = 0.0
     gates: dict[int, threading.Event] = field(default_factory=dict)
     gate_timeout: float = 10.0
+    head_gate: threading.Event | None = None
     truncate_after: int | None = None
     drop_after: int | None = None
 
@@ -246,6 +251,8 @@ class ReplayServer:
             for ex in self.exchanges:
                 for ev in ex.script.gates.values():
                     ev.set()
+                if ex.script.head_gate is not None:
+                    ex.script.head_gate.set()
             self._server.should_exit = True
             if self._thread is not None:
                 self._thread.join(timeout=5)
@@ -316,6 +323,14 @@ class ReplayServer:
 
     async def _play(self, send: Any, ex: Exchange) -> None:
         s = ex.script
+        if s.head_gate is not None:  # hold the status line + headers back
+            ex._note("head-wait", 0)
+            deadline = time.monotonic() + s.gate_timeout
+            while not s.head_gate.is_set() and not ex.disconnected and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+            ex._note("head-open", 0)
+            if ex.disconnected:
+                return
         headers = [(k.encode(), v.encode()) for k, v in s.headers.items()]
         await send({"type": "http.response.start", "status": s.status, "headers": headers})
         limit = len(s.chunks)

@@ -20,6 +20,7 @@ finished raises :class:`~schemastream.errors.ProviderError`.
 from __future__ import annotations
 
 import inspect
+import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -324,6 +325,25 @@ def _http_request(resp: Any) -> Any:
         return None
 
 
+def _hang_up(http_response: Any) -> None:
+    """Shut the socket of a response that is still being read.
+
+    ``close()`` may come from another thread while the reader is blocked in ``recv()``; on
+    Linux closing the file descriptor does not wake that thread (and sends no FIN while the
+    call holds it), so shut the socket down first. A fully read response is left alone: its
+    connection went back to the pool.
+    """
+    try:
+        if http_response is None or http_response.is_closed:
+            return
+        stream = http_response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # best effort: the close() below still runs
+        pass
+
+
 def _to_dict(obj: Any) -> Any:
     """An SDK object back to its wire dict (fallback path)."""
     to_dict = getattr(obj, "to_dict", None)
@@ -460,6 +480,7 @@ class _SdkStream(DeltaStream):
         if self._closed:
             return
         self._closed = True
+        _hang_up(getattr(self._stream, "response", None))
         self._stream.close()
 
 
