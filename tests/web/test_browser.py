@@ -292,3 +292,37 @@ def test_error_event_shows_a_message(backend: Any, site: str) -> None:
         wait_for(lambda: status(page) == "error", 5, "status error")
         c = cards(page)
         assert c and c[0] == {"index": 0, **ideas[0], "done": True}  # what was valid stays
+
+
+def test_restart_clears_the_cards_and_the_retry_streams_in() -> None:
+    from schemastream.events import RestartEvent
+
+    ideas = make_ideas(3)
+    first = idea_events([ideas[0], {"title": "Broken", "blurb": "x" * 60}], chunk=4)[:-1]
+    second = idea_events(ideas, chunk=4)
+    hold_first = len(first) - 1
+    error = errors.StreamValidationError(
+        [{"loc": (1, "blurb"), "msg": "too long", "type": "string_too_long"}]
+    )
+    events = [*first, RestartEvent(attempt=1, error=error), *second]
+    hold_second = len(first) + 1 + 12  # the retry has started writing idea 0
+    gates = {hold_first: threading.Event(), hold_second: threading.Event()}
+    stream = FakeStream(events, gates=gates)
+    client = SimpleNamespace(responses=SimpleNamespace(stream=lambda **kw: stream))
+    with ServerThread(EXAMPLE.create_app(client=client)) as server, chromium_page() as page:
+        start(page, server.url, count=3)
+        wait_cards(
+            page, lambda c: len(c) == 2 and c[1]["title"] == "Broken", "first attempt, 2 cards"
+        )
+        gates[hold_first].set()
+        c = wait_cards(
+            page, lambda c: len(c) == 1 and not c[0]["done"], "cards cleared by the restart"
+        )
+        assert ideas[0]["title"].startswith(c[0]["title"]) or ideas[0]["blurb"].startswith(
+            c[0]["blurb"]
+        )
+        assert status(page) == "retrying (1)"
+        gates[hold_second].set()
+        c = wait_cards(page, lambda c: len(c) == 3 and all(x["done"] for x in c), "retry done")
+        assert [{"title": x["title"], "blurb": x["blurb"]} for x in c] == ideas
+        wait_for(lambda: status(page) == "done", 5, "status done")

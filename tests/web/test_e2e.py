@@ -204,3 +204,21 @@ def _oa() -> Any:
     from tests.replay import openai_server as oa
 
     return oa
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_retry_sends_restart_then_the_new_attempt(server: Any, kind: str) -> None:
+    ideas = make_ideas(3)
+    bad = [ideas[0], {"title": ideas[1]["title"], "blurb": "x" * 200}, ideas[2]]
+    server.add(doc_script(bad), doc_script(ideas))
+    app = EXAMPLE.create_app(client=make_client(server, kind), model="gpt-4o-mini", max_retries=1)
+    with TestClient(app) as tc:
+        frames = parse_sse(tc.post("/api/ideas", json={"count": 3}).text)
+    events = [f.event for f in frames]
+    assert events.count("restart") == 1
+    restart = frames[events.index("restart")]
+    assert restart.data["attempt"] == 1 and restart.data["reason"] == "validation"
+    # after the restart the client starts from null: only the new attempt's ops count
+    assert all(f.event != "final" for f in frames[: events.index("restart")])
+    assert replay_frames(frames) == (ideas, [0, 1, 2], "final")
+    assert len(server.exchanges) == 2
