@@ -43,7 +43,32 @@ class Idea(BaseModel):
     blurb: str = Field(..., max_length=140)
 
 
-WORDS = ["notes", "sync", "tags", "share", "voice", "search", "focus", "daily", "digest", "widget", "quick", "capture", "offline", "markdown", "team", "template", "reminder", "archive", "link", "graph", "calendar", "export", "secure", "draft"]
+WORDS = [
+    "notes",
+    "sync",
+    "tags",
+    "share",
+    "voice",
+    "search",
+    "focus",
+    "daily",
+    "digest",
+    "widget",
+    "quick",
+    "capture",
+    "offline",
+    "markdown",
+    "team",
+    "template",
+    "reminder",
+    "archive",
+    "link",
+    "graph",
+    "calendar",
+    "export",
+    "secure",
+    "draft",
+]
 
 
 def make_doc(n: int, seed: int = 7) -> dict[str, Any]:
