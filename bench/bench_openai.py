@@ -18,6 +18,8 @@ Variants (each reads the same document, in ``--chunk``-character deltas):
                      response_model=list[Idea], mode=JSON_SCHEMA)``, every partial consumed
 * ``ss-responses.stream`` the seed's ``client.responses.stream(...)``: every partial, then
                      ``get_final_response()``
+* ``*-async``        the same over ``AsyncOpenAI`` (event loop in this process; a fresh
+                     client per run, so each async run also pays one TCP connect)
 """
 
 from __future__ import annotations
@@ -178,6 +180,47 @@ def ss_responses_stream(ss_client: Any, n: int) -> tuple[int, int]:
     return partials, n
 
 
+async def _sdk_chat_async(client: Any, n: int) -> tuple[int, int]:
+    text = ""
+    chunks = 0
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MSGS,
+        stream=True,
+        stream_options={"include_usage": True},
+        metadata={"items": str(n)},
+    )
+    async for c in stream:
+        chunks += 1
+        if c.choices and c.choices[0].delta.content:
+            text += c.choices[0].delta.content
+    return chunks, len(text)
+
+
+async def _ss_responses_stream_async(ss_client: Any, n: int) -> tuple[int, int]:
+    partials = 0
+    async with ss_client.responses.stream(
+        model="gpt-4o-mini", messages=MSGS, response_model=list[Idea], metadata={"items": str(n)}
+    ) as stream:
+        async for _partial in stream:
+            partials += 1
+        ideas = await stream.get_final_response()
+    assert len(ideas) == n
+    return partials, n
+
+
+def sdk_chat_async(client: Any, n: int) -> tuple[int, int]:
+    import asyncio
+
+    return asyncio.run(_sdk_chat_async(client(), n))
+
+
+def ss_responses_stream_async(ss_client: Any, n: int) -> tuple[int, int]:
+    import asyncio
+
+    return asyncio.run(_ss_responses_stream_async(ss_client(), n))
+
+
 def measure(fn: Any, client: Any, n: int, repeat: int) -> tuple[float, float, int]:
     best_cpu = best_wall = math.inf
     out = 0
@@ -196,6 +239,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=4, help="characters per delta")
     ap.add_argument("--repeat", type=int, default=1, help="best of N")
     ap.add_argument("--fast", type=int, default=1, help="0: schemastream's SDK-object fallback")
+    ap.add_argument("--async-variants", type=int, default=1, help="0: skip the AsyncOpenAI runs")
     args = ap.parse_args()
 
     from tests.replay import openai_server as oa
@@ -222,18 +266,31 @@ def main() -> None:
         ss_create_partial(ss_client, 20)
         ss_responses_stream(ss_client, 20)
 
+        base_url = f"http://127.0.0.1:{port}/v1"
+
+        def aclient() -> Any:  # a fresh one per asyncio.run (its pool is bound to the loop)
+            return openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0)
+
+        def ss_aclient() -> Any:
+            return ss.from_openai(aclient(), fast=bool(args.fast))
+
         variants = [
             ("sdk-chat", sdk_chat, client),
             ("sdk-responses", sdk_responses, client),
             ("ss-create_partial", ss_create_partial, ss_client),
             ("ss-responses.stream", ss_responses_stream, ss_client),
         ]
+        if args.async_variants:
+            variants += [
+                ("sdk-chat-async", sdk_chat_async, aclient),
+                ("ss-responses.stream-async", ss_responses_stream_async, ss_aclient),
+            ]
         results: dict[str, float] = {}
-        print(f"{'variant':<22}{'CPU s':>8}{'wall s':>8}{'µs/chunk':>10}{'events':>8}")
+        print(f"{'variant':<26}{'CPU s':>8}{'wall s':>8}{'µs/chunk':>10}{'events':>8}")
         for name, fn, c in variants:
             cpu, wall, out = measure(fn, c, args.items, args.repeat)
             results[name] = cpu
-            print(f"{name:<22}{cpu:>8.2f}{wall:>8.2f}{cpu / n_chunks * 1e6:>10.1f}{out:>8}")
+            print(f"{name:<26}{cpu:>8.2f}{wall:>8.2f}{cpu / n_chunks * 1e6:>10.1f}{out:>8}")
         print(
             f"ratio ss-create_partial / sdk-chat           = "
             f"{results['ss-create_partial'] / results['sdk-chat']:.3f}"
@@ -246,11 +303,16 @@ def main() -> None:
             f"ratio ss-responses.stream / sdk-chat         = "
             f"{results['ss-responses.stream'] / results['sdk-chat']:.3f}"
         )
+        if args.async_variants:
+            print(
+                f"ratio ss-responses.stream-async / sdk-chat-async = "
+                f"{results['ss-responses.stream-async'] / results['sdk-chat-async']:.3f}"
+            )
 
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         if len(sizes) >= 2:
             print("\n# growth (CPU s)")
-            print(f"{'items':>6}" + "".join(f"{name:>22}" for name, _, _ in variants))
+            print(f"{'items':>6}" + "".join(f"{name:>26}" for name, _, _ in variants))
             table: dict[str, list[float]] = {name: [] for name, _, _ in variants}
             for n in sizes:
                 row = f"{n:>6}"
@@ -260,10 +322,10 @@ def main() -> None:
                     else:
                         cpu, _, _ = measure(fn, c, n, args.repeat)
                     table[name].append(cpu)
-                    row += f"{cpu:>22.2f}"
+                    row += f"{cpu:>26.2f}"
                 print(row)
             exps = "".join(
-                f"{math.log(v[-1] / v[0]) / math.log(sizes[-1] / sizes[0]):>22.2f}"
+                f"{math.log(v[-1] / v[0]) / math.log(sizes[-1] / sizes[0]):>26.2f}"
                 for v in table.values()
             )
             print(f"{'exp':>6}" + exps)

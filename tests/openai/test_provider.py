@@ -508,3 +508,11 @@ def test_close_from_another_thread_wakes_a_blocked_read(
     stream.close()
     assert ended.wait(5), "the reader is still blocked after close()"
     assert ex.done.wait(5) and ex.disconnected and ex.chunks_sent == 30
+
+
+def test_client_from_env_without_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openai", None)  # "import openai" now raises ImportError
+    with pytest.raises(ConfigurationError, match=r"pip install 'schemastream\[openai\]'"):
+        client_from_env()
