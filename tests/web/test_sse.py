@@ -310,3 +310,18 @@ def test_client_disconnect_closes_the_stream(kind: str) -> None:
         # the response is gone: the server must close the stream (deadline, not a timing claim)
         wait_for(stream.closed.is_set, 5, "stream closed after disconnect")
     assert stream.yielded == 30
+
+
+def test_a_stream_that_fails_to_start_sends_an_error_event() -> None:
+    class Broken:
+        def events(self) -> Any:
+            raise errors.ConfigurationError("no API key: set OPENAI_API_KEY=sk-...")
+
+        def close(self) -> None:
+            pass
+
+    with TestClient(app_for(Broken)) as client:
+        r = client.get("/s")
+    frames = parse_sse(r.text)
+    assert [f.event for f in frames] == ["error"]
+    assert frames[0].data["type"] == "internal" and "sk-" not in r.text

@@ -59,7 +59,12 @@ class EventPump:
     # -- producer --------------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        source = _events_of(self.stream)
+        try:
+            source = _events_of(self.stream)
+        except Exception as exc:  # reported as an error event, like a failure mid-stream
+            self.queue.put_nowait(("error", exc))
+            self.queue.put_nowait(("end", None))
+            return
         self._is_async = _is_async(self.stream, source)
         if self._is_async:
             self._aslots = asyncio.Semaphore(self.maxsize)

@@ -8,6 +8,8 @@
 //     onState(state, ops) {}, onItem(index, value, pointer) {}, onFinal(value) {},
 //     onError({ type, message, errors }) {}, onRestart(attempt) {},
 //   });
+//   (over "ws" the body is sent as the socket's first message; the endpoint reads it with
+//   `await websocket.receive_json()` before calling `websocket_stream`)
 //   handle.cancel();          // aborts the fetch / sends {"type":"cancel"} over the socket
 //   await handle.done;        // resolves with "final" | "error" | "cancelled" | "closed"
 //
