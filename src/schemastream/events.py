@@ -5,9 +5,10 @@ transport turns each into one SSE / WebSocket message, and the CLI renders them.
 
 Patch operations (``ops``) are JSON-serialisable dicts against the previous state, with
 RFC 6901 JSON Pointer paths. They are RFC 6902 ``add``/``replace``/``remove`` plus one
-extension, ``{"op": "append", "path": P, "value": S}``: the string at ``P`` grows by ``S``
-(so a growing string costs only its new characters on the wire).
-``schemastream.patch.to_rfc6902`` rewrites ``append`` as strict RFC 6902 ``replace``.
+extension, ``{"op": "append", "path": P, "value": S}``: the string at ``P`` grows by the
+string ``S`` (so a growing string costs only its new characters on the wire), or the array
+at ``P`` grows by the elements of the list ``S``. ``schemastream.patch.to_rfc6902`` rewrites
+``append`` as strict RFC 6902 (``replace`` for strings, one ``add`` per array element).
 """
 
 from __future__ import annotations
