@@ -194,6 +194,7 @@ async def _sdk_chat_async(client: Any, n: int) -> tuple[int, int]:
         chunks += 1
         if c.choices and c.choices[0].delta.content:
             text += c.choices[0].delta.content
+    await client.close()
     return chunks, len(text)
 
 
@@ -206,6 +207,7 @@ async def _ss_responses_stream_async(ss_client: Any, n: int) -> tuple[int, int]:
             partials += 1
         ideas = await stream.get_final_response()
     assert len(ideas) == n
+    await ss_client.provider.client.close()
     return partials, n
 
 
