@@ -52,17 +52,17 @@ def test_completion_prompt_shows_examples_then_request() -> None:
     request = "Generate 3 marketing ideas for a note-taking app"
     prompt = completion_prompt(spec.json_schema, [{"role": "user", "content": request}])
     assert prompt.endswith(f"Request: {request}\nJSON:\n")
-    assert "Generate 2 marketing ideas for a neighborhood bakery" in prompt
+    assert "Request: Give 2 ideas for a neighborhood bakery.\nJSON:\n" in prompt
+    assert "Request: Give 2 ideas for a city bicycle shop.\nJSON:\n" in prompt
+    # the part before the request is the same for every request (KV cache reuse)
+    other = completion_prompt(spec.json_schema, [{"role": "user", "content": "Ideas for a zoo"}])
+    assert other.split("Request: Ideas")[0] == prompt.split(f"Request: {request}")[0]
     assert '{"items":[{"title":' in prompt
 
 
 def test_example_request_shapes() -> None:
-    assert example_request("Give 5 snack ideas", "a seaside hotel", 2, "ideas") == (
-        "Give 2 ideas for a seaside hotel."
-    )
-    assert example_request("Describe a company", "a seaside hotel", None) == (
-        "Describe a seaside hotel."
-    )
+    assert example_request("a seaside hotel", 2, "ideas") == "Give 2 ideas for a seaside hotel."
+    assert example_request("a seaside hotel", None) == "Describe a seaside hotel."
 
 
 def test_requested_count() -> None:
