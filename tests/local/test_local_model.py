@@ -109,12 +109,15 @@ def test_close_stops_at_once_and_releases_the_model(local_provider: Any) -> None
 
 
 def test_reask_adds_the_errors(local_provider: Any) -> None:
-    spec, request = _request(local_provider, Pet, "A pet")
+    spec, request = _request(local_provider, Pet, "A pet", seed=5)
     again = local_provider.reask(request, '{"name":"Rex"}', ValueError("species is missing"))
     model = local_provider.load()
     prompt = local_provider.prompt_text(again, model)
-    assert "species is missing" in prompt and '{"name":"Rex"}' in prompt
-    assert request.kwargs["feedback"] == []
+    assert "species is missing" in prompt
+    assert '{"name":"Rex"}' not in prompt  # a base model would copy it
+    assert '{"name":"Rex"}' in again.kwargs["feedback"][0]  # for chat-template models
+    assert again.kwargs["seed"] == 6
+    assert request.kwargs["feedback"] == [] and request.kwargs["seed"] == 5
 
 
 async def test_async_stream_does_not_block_the_loop(local_provider: Any) -> None:

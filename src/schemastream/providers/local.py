@@ -173,12 +173,23 @@ class LocalProvider(Provider):
         return Request(kind="local.generate", kwargs=request_kwargs, mode=Mode(mode))
 
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
+        """Show the errors (a chat model also sees its rejected answer) and resample.
+
+        A base model prompted by completion tends to copy text it is shown, so its prompt gets
+        only the errors; with a fixed ``seed`` the next attempt uses the next seed.
+        """
         kwargs = dict(request.kwargs)
         snippet = raw_text if len(raw_text) <= 600 else raw_text[:600] + "..."
+        errors = " ".join(str(error).split())
         note = (
-            f"A previous answer was rejected: {snippet} Errors: {error}. Write a corrected answer."
+            f"A previous answer was rejected: {snippet} Errors: {errors}. Write a corrected answer."
         )
-        kwargs["feedback"] = [*request.kwargs.get("feedback", []), " ".join(note.split())]
+        kwargs["feedback"] = [*request.kwargs.get("feedback", []), note]
+        kwargs["errors"] = [*request.kwargs.get("errors", []), f"Avoid these errors: {errors}"]
+        if isinstance(kwargs.get("seed"), int):
+            kwargs["seed"] += 1
+        elif self.seed is not None:
+            kwargs["seed"] = self.seed + len(kwargs["errors"])
         return Request(
             kind=request.kind, kwargs=kwargs, mode=request.mode, extra=dict(request.extra)
         )
@@ -193,7 +204,7 @@ class LocalProvider(Provider):
         template = None if model.is_default else model.chat_template
         if template is None:
             return completion_prompt(
-                kwargs["schema"], kwargs["messages"], feedback=kwargs.get("feedback", ())
+                kwargs["schema"], kwargs["messages"], feedback=kwargs.get("errors", ())
             )
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
