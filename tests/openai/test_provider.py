@@ -516,3 +516,20 @@ def test_client_from_env_without_the_sdk(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "openai", None)  # "import openai" now raises ImportError
     with pytest.raises(ConfigurationError, match=r"pip install 'schemastream\[openai\]'"):
         client_from_env()
+
+
+def test_raw_utf8_split_inside_a_character(
+    server: ReplayServer, sync_client: openai.OpenAI
+) -> None:
+    """OpenAI sends raw UTF-8; a network read may end inside a multi-byte character."""
+    doc = {"items": [{"title": "Café ☕ 😀", "blurb": "naïve — “quoted” 日本語"}]}
+    raw = []  # every frame's JSON re-encoded with raw UTF-8 instead of \\u escapes
+    for f in oa.chat_content_frames(doc, 3):
+        payload = f[len(b"data: ") : -2]
+        if payload != b"[DONE]":
+            payload = json.dumps(json.loads(payload), ensure_ascii=False).encode()
+        raw.append(b"data: " + payload + b"\n\n")
+    whole = b"".join(raw)
+    server.add(Script(chunks=[whole[i : i + 5] for i in range(0, len(whole), 5)]))
+    deltas = collect(OpenAIProvider(sync_client), Mode.JSON_SCHEMA)
+    assert json.loads(text_of(deltas)) == doc
