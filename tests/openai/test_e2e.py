@@ -740,3 +740,16 @@ async def test_async_close_from_another_task_mid_body(
     assert await asyncio.wait_for(task, 5) == "ended"
     assert await asyncio.to_thread(server.last.done.wait, 5)
     assert server.last.disconnected and server.last.chunks_sent <= 30
+
+
+def test_create_stream_true_with_a_single_model_yields_partials(
+    server: ReplayServer, sync_client: openai.OpenAI
+) -> None:
+    server.add(script_for(ss.Mode.TOOLS, IDEAS[0]))
+    client = ss.from_openai(sync_client)
+    partials = list(
+        client.chat.completions.create(model="m", messages=MSGS, response_model=Idea, stream=True)
+    )
+    assert len(partials) > 5 and partials[-1] == EXPECTED[0]
+    titles = [p.title for p in partials if getattr(p, "title", None)]
+    assert titles[0] != titles[-1] and EXPECTED[0].title.startswith(titles[0])
