@@ -79,3 +79,32 @@ def test_create_iterable_yields_items(local_provider: Any) -> None:
         )
     )
     assert len(items) == 2 and all(isinstance(i, Fruit) for i in items)
+
+
+def test_validation_failure_is_retried_with_a_reask(local_provider: Any) -> None:
+    from pydantic import field_validator
+
+    ss = _ss(local_provider)
+    calls = {"n": 0}
+
+    class Checked(BaseModel):
+        name: str = Field(max_length=20)
+
+        @field_validator("name")
+        @classmethod
+        def _first_attempt_fails(cls, value: str) -> str:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise ValueError("the first name is never good enough")
+            return value
+
+    client = ss.from_provider("local", seed=1234)
+    stream = client.responses.stream(
+        model="local",
+        messages=[{"role": "user", "content": "Name a city"}],
+        response_model=Checked,
+        max_retries=1,
+    )
+    final = stream.get_final_response()
+    assert isinstance(final, Checked)
+    assert stream.restarts == 1
