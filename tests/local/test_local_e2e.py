@@ -108,3 +108,20 @@ def test_validation_failure_is_retried_with_a_reask(local_provider: Any) -> None
     final = stream.get_final_response()
     assert isinstance(final, Checked)
     assert stream.restarts == 1
+
+
+def test_incomplete_output_keeps_the_completed_items(local_provider: Any) -> None:
+    ss = _ss(local_provider)
+    from schemastream.errors import IncompleteOutputError
+
+    client = ss.from_provider("local", seed=1234)
+    stream = client.responses.stream(
+        model="local",
+        messages=[{"role": "user", "content": "Name 4 fruits"}],
+        response_model=list[Fruit],
+        max_tokens=30,
+    )
+    with pytest.raises(IncompleteOutputError) as info:
+        stream.get_final_response()
+    assert 1 <= len(info.value.completed_items) < 4
+    assert all(isinstance(f, Fruit) for f in info.value.completed_items)
