@@ -362,6 +362,8 @@ BAD = [
     ("[,1]", "feed", 1, 1),
     ("[1,,2]", "feed", 3, 3),
     ("{1: 2}", "feed", 1, 1),
+    ('{"\x01": 1}', "feed", 2, 2),
+    ('{"\\q": 1}', "feed", 2, 3),
     ("]", "feed", 0, 0),
     ("[}", "feed", 1, 1),
     ('{"a":1]', "feed", 6, 6),
@@ -512,9 +514,10 @@ def test_invalid_utf8_bytes(data: bytes) -> None:
 
 
 def test_truncated_utf8_at_close() -> None:
-    p = fed(b'"\xe2\x82')
-    with pytest.raises(JsonStreamError):
-        p.close()
+    for data in (b'"\xe2\x82', b"[1]\xe2"):
+        p = fed(data)
+        with pytest.raises(JsonStreamError):
+            p.close()
 
 
 def test_strict_rejects_utf8_bom_bytes() -> None:
@@ -557,6 +560,13 @@ def test_depth_limit_never_recursion_error(opener: str) -> None:
         with pytest.raises(JsonStreamError):
             for chunk in chunks:
                 p.feed(chunk)
+
+
+def test_depth_limit_zero_allows_only_scalars() -> None:
+    assert parse(['"x"'], max_depth=0) == "x"
+    for doc in ("[]", "{}"):
+        with pytest.raises(JsonStreamError):
+            parse([doc], max_depth=0)
 
 
 def test_custom_depth_limit() -> None:

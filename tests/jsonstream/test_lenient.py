@@ -26,6 +26,7 @@ CASES = [
     ('Here is the object: {"a": 1} -- let me know!', {"a": 1}),
     ('{"a": 1}\n```\nMore text with {braces} and [brackets]', {"a": 1}),
     ("[1, 2] trailing garbage", [1, 2]),
+    ('\ufeff{"a": 1}', {"a": 1}),
     ("[1,]", [1]),
     ('{"a": 1,}', {"a": 1}),
     ('[[1,],{"b": [],},]', [[1], {"b": []}]),
@@ -96,6 +97,7 @@ FENCED_SCALARS = [
     ("```\ntrue\n```\nthat's it", True),
     ("Answer:\n```json\nnull\n```", None),
     ("```json\n-1.5\n```", -1.5),
+    ('```json\n"a"\n```\nor maybe [1]', "a"),
 ]
 
 

@@ -38,11 +38,18 @@ json_values = st.recursive(
     ),
     max_leaves=25,
 )
+# For the lenient syntax tests: BMP text only. Astral characters (surrogate-pair escapes) are
+# covered by the strict tests above; keeping them out here keeps a failure there from also
+# failing (and slowly shrinking) here.
+bmp_texts = st.text(st.characters(exclude_categories=("Cs",), max_codepoint=0xFFFF), max_size=8)
 small_json_values = st.recursive(
-    scalars,
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | bmp_texts,
     lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(st.text(chars, max_size=4), children, max_size=3)
+        st.lists(children, max_size=3) | st.dictionaries(bmp_texts, children, max_size=3)
     ),
     max_leaves=8,
 )
@@ -199,7 +206,7 @@ FILLERS = ["", " ", "\n", "/* c */", "/**/", "// c\n", "/* * / ** */", " // x */
 def lenient_documents(draw: st.DrawFn) -> tuple[Any, str]:
     value = draw(
         st.lists(small_json_values, max_size=3)
-        | st.dictionaries(texts, small_json_values, max_size=3)
+        | st.dictionaries(bmp_texts, small_json_values, max_size=3)
     )
     fill = lambda: draw(st.sampled_from(FILLERS))  # noqa: E731
 
