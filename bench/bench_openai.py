@@ -223,6 +223,55 @@ def ss_responses_stream_async(ss_client: Any, n: int) -> tuple[int, int]:
     return asyncio.run(_ss_responses_stream_async(ss_client(), n))
 
 
+# Instructor (optional, never installed into the project's venv): run in another interpreter,
+#   python -m venv /tmp/instr-venv && /tmp/instr-venv/bin/pip install instructor==1.17.0
+#   .venv/bin/python bench/bench_openai.py --instructor /tmp/instr-venv/bin/python
+INSTRUCTOR_SNIPPET = r"""
+import sys, time
+import instructor, openai
+from pydantic import BaseModel, Field
+
+class Idea(BaseModel):
+    title: str
+    blurb: str = Field(..., max_length=140)
+
+class Ideas(BaseModel):
+    items: list[Idea]
+
+port, n = sys.argv[1], sys.argv[2]
+client = instructor.from_openai(
+    openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0),
+    mode=instructor.Mode.JSON,
+)
+c0, w0 = time.process_time(), time.perf_counter()
+partials = 0
+last = None
+for last in client.chat.completions.create_partial(
+    model="gpt-4o-mini",
+    messages=[{"role": "user", "content": "ideas"}],
+    response_model=Ideas,
+    metadata={"items": n},
+):
+    partials += 1
+cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+assert last is not None and len(last.items) == int(n), len(last.items)
+print(f"{cpu:.3f} {wall:.3f} {partials} instructor {instructor.__version__} openai {openai.__version__}")
+"""
+
+
+def instructor_cpu(python: str, port: int, n: int) -> tuple[float, float, int, str]:
+    import subprocess
+
+    out = subprocess.run(
+        [python, "-c", INSTRUCTOR_SNIPPET, str(port), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1200,
+    ).stdout.split()
+    return float(out[0]), float(out[1]), int(out[2]), " ".join(out[3:])
+
+
 def measure(fn: Any, client: Any, n: int, repeat: int) -> tuple[float, float, int]:
     best_cpu = best_wall = math.inf
     out = 0
@@ -242,6 +291,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="best of N")
     ap.add_argument("--fast", type=int, default=1, help="0: schemastream's SDK-object fallback")
     ap.add_argument("--async-variants", type=int, default=1, help="0: skip the AsyncOpenAI runs")
+    ap.add_argument(
+        "--instructor",
+        metavar="PYTHON",
+        help="also time Instructor's create_partial, run by this interpreter (its own venv)",
+    )
+    ap.add_argument(
+        "--instructor-items", type=int, default=0, help="items for the Instructor run (0: --items)"
+    )
     args = ap.parse_args()
 
     from tests.replay import openai_server as oa
@@ -309,6 +366,15 @@ def main() -> None:
             print(
                 f"ratio ss-responses.stream-async / sdk-chat-async = "
                 f"{results['ss-responses.stream-async'] / results['sdk-chat-async']:.3f}"
+            )
+
+        if args.instructor:
+            n_i = args.instructor_items or args.items
+            cpu, wall, partials, versions = instructor_cpu(args.instructor, port, n_i)
+            per_chunk = cpu / math.ceil(len(oa.as_text(make_doc(n_i))) / args.chunk) * 1e6
+            print(
+                f"{'instructor-create_partial':<26}{cpu:>8.2f}{wall:>8.2f}{per_chunk:>10.1f}"
+                f"{partials:>8}   ({n_i} items; {versions})"
             )
 
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
