@@ -696,8 +696,9 @@ class OpenAIProvider(Provider):
                 "strict": True,
             }
             kw["tools"] = [{"type": "function", "function": fn}]
+            # forced to one named function: one call. (No parallel_tool_calls=False: reasoning
+            # models reject the parameter; a caller may still pass it.)
             kw["tool_choice"] = {"type": "function", "function": {"name": spec.name}}
-            kw.setdefault("parallel_tool_calls", False)
         elif mode == Mode.JSON_SCHEMA:
             kw["response_format"] = {
                 "type": "json_schema",
@@ -756,7 +757,6 @@ class OpenAIProvider(Provider):
                 }
             ]
             kw["tool_choice"] = {"type": "function", "name": spec.name}
-            kw.setdefault("parallel_tool_calls", False)
         kw["stream"] = True
         return Request(kind="responses", kwargs=kw, mode=mode)
 
