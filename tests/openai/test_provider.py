@@ -531,3 +531,29 @@ def test_raw_utf8_split_inside_a_character(
     server.add(Script(chunks=[whole[i : i + 5] for i in range(0, len(whole), 5)]))
     deltas = collect(OpenAIProvider(sync_client), Mode.JSON_SCHEMA)
     assert json.loads(text_of(deltas)) == doc
+
+
+@pytest.mark.parametrize("mode", [Mode.TOOLS, Mode.RESPONSES_JSON_SCHEMA])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_fully_read_stream_keeps_the_connection_alive(
+    server: ReplayServer, sync_client: openai.OpenAI, mode: Mode, fast: bool
+) -> None:
+    """Reading to the end (past [DONE]) and closing leaves the pooled connection reusable."""
+    if not fast and mode == Mode.TOOLS:
+        pytest.skip("the SDK's own sync Stream closes the response at [DONE] without reading on")
+    server.add(script_for(mode), script_for(mode))
+    p = OpenAIProvider(sync_client, fast=fast)
+    collect(p, mode)
+    collect(p, mode)
+    first, second = server.exchanges
+    assert first.client is not None and first.client == second.client
+
+
+async def test_async_fully_read_stream_keeps_the_connection_alive(
+    server: ReplayServer, async_client: openai.AsyncOpenAI
+) -> None:
+    server.add(script_for(Mode.TOOLS), script_for(Mode.TOOLS))
+    p = OpenAIProvider(async_client)
+    await acollect(p, Mode.TOOLS)
+    await acollect(p, Mode.TOOLS)
+    assert server.exchanges[0].client == server.exchanges[1].client

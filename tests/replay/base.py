@@ -43,6 +43,7 @@ fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port.
 
     method, path, headers (lower-case dict), body (bytes), json (parsed body or None)
     script                         # the Script served
+    client                         # (host, port) of the client's TCP connection
     sent                           # list[bytes] of chunks actually written, in order
     chunks_sent, bytes_sent        # len(sent), sum of their lengths
     total_chunks                   # chunks the script would send without truncate/drop/hang-up
@@ -139,6 +140,7 @@ class Exchange:
     body: bytes
     json: Any
     script: Script
+    client: tuple[str, int] | None = None
     sent: list[bytes] = field(default_factory=list)
     bytes_sent: int = 0
     disconnected: bool = False
@@ -300,6 +302,7 @@ class ReplayServer:
             body=bytes(body),
             json=parsed,
             script=script,
+            client=tuple(scope["client"]) if scope.get("client") else None,  # type: ignore[arg-type]
         )
         if self.record:
             self.exchanges.append(ex)

@@ -20,7 +20,6 @@ finished raises :class:`~schemastream.errors.ProviderError`.
 from __future__ import annotations
 
 import inspect
-import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -325,22 +324,19 @@ def _http_request(resp: Any) -> Any:
         return None
 
 
-def _hang_up(http_response: Any) -> None:
-    """Shut the socket of a response that is still being read.
+def _hang_up(response: Any) -> None:
+    """:func:`~.base.shutdown_connection` for a response that is still being read.
 
-    ``close()`` may come from another thread while the reader is blocked in ``recv()``; on
-    Linux closing the file descriptor does not wake that thread (and sends no FIN while the
-    call holds it), so shut the socket down first. A fully read response is left alone: its
-    connection went back to the pool.
+    ``close()`` may come from another thread while the reader is blocked in ``recv()``; the
+    shutdown wakes it. A fully read response is left alone: its connection went back to the
+    pool and stays reusable (keep-alive: no new TCP/TLS handshake for the next call).
     """
+    http = getattr(response, "http_response", response)
+    if http is None or getattr(http, "is_closed", False):
+        return
     try:
-        if http_response is None or http_response.is_closed:
-            return
-        stream = http_response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-    except Exception:  # best effort: the close() below still runs
+        shutdown_connection(http)
+    except Exception:  # best effort: close() still runs
         pass
 
 
@@ -427,7 +423,7 @@ class _FastStream(DeltaStream):
             return
         self._closed = True
         try:
-            shutdown_connection(self._resp)
+            _hang_up(self._resp)
             self._resp.close()
         finally:
             self._cm.__exit__(None, None, None)
