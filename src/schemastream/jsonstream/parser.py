@@ -23,6 +23,8 @@ _NUM_PREFIX = re.compile(
 )
 _NUM_FULL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_PROSE_STOP = re.compile(r"[{\[`/]")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 
@@ -83,6 +85,11 @@ class JsonStreamParser:
         self._lit_word = ""
         self._lit_value: Any = None
         self._comment = _C_NONE
+        # lenient prose before the root
+        self._pre_last = "\n"
+        self._ticks = 0
+        self._fence_header = False
+        self._after_fence = False
         self._events: list[JsonEvent] = []
         self._text_cache: str | None = None
 
@@ -181,7 +188,7 @@ class JsonStreamParser:
         if self._text_cache is None:
             self._text_cache = "".join(self._pieces)
             self._pieces = [self._text_cache]
-        return self._text_cache + self._hi
+        return self._text_cache  # a pending high surrogate is not shown: it may get its pair
 
     def _place(self, frame: _Frame, value: Any) -> None:
         container = frame.container
@@ -220,9 +227,17 @@ class JsonStreamParser:
                     m = _NUM_RUN.match(s, i)
                     j = m.end()  # type: ignore[union-attr]
                     if j > i:
+                        start = len(self._num)
                         self._num += s[i:j]
                         if not _NUM_PREFIX.fullmatch(self._num):
-                            self._fail(f"invalid number {self._num!r}", base + j - 1)
+                            bad = next(
+                                k
+                                for k in range(start + 1, len(self._num) + 1)
+                                if not _NUM_PREFIX.fullmatch(self._num[:k])
+                            )
+                            self._fail(
+                                f"invalid number {self._num[:bad]!r}", base + i + bad - 1 - start
+                            )
                         i = j
                     if i < n:
                         self._end_number(base + i)
@@ -262,7 +277,10 @@ class JsonStreamParser:
     def _escape(self, s: str, i: int, n: int, base: int) -> int:
         esc = self._esc
         while i < n and (len(esc) < 2 or (esc[1] == "u" and len(esc) < 6)):
-            esc += s[i]
+            c = s[i]
+            if len(esc) >= 2 and c not in _HEX_DIGITS:
+                self._fail(f"invalid unicode escape {esc + c!r}", base + i)
+            esc += c
             i += 1
             if len(esc) == 2 and esc[1] != "u":
                 break
@@ -385,6 +403,8 @@ class JsonStreamParser:
         """Whitespace, punctuation and value starts (no token open)."""
         if self._comment != _C_NONE:
             return self._skip_comment(s, i, n, base)
+        if self._fence_header:
+            return self._prose(s, i, n)
         i = _WS.match(s, i).end()  # type: ignore[union-attr]
         if i >= n:
             return i
@@ -396,9 +416,8 @@ class JsonStreamParser:
                 if self.lenient:
                     return n  # anything after the root value is ignored
                 self._fail(f"unexpected {c!r} after the JSON value", at)
-            if self.lenient and c not in "{[":
-                # prose or a ```json fence before the JSON: skip to the first bracket
-                return min((k for k in (s.find("{", i), s.find("[", i)) if k >= 0), default=n)
+            if self.lenient and not self._after_fence and c not in "{[":
+                return self._prose(s, i, n)
             self._start_value(c, at)
             return i + 1
         if self.lenient and c == "/":
@@ -437,6 +456,46 @@ class JsonStreamParser:
                 self._start_value(c, at)
         return i + 1
 
+    def _prose(self, s: str, i: int, n: int) -> int:
+        """Lenient mode, before the root: skip text up to the first ``{``/``[``, a comment
+        that starts a line or follows a space, or a Markdown fence (after which any JSON
+        value may follow, scalars included)."""
+        while i < n:
+            if self._fence_header:
+                j = s.find("\n", i)
+                if j < 0:
+                    return n
+                self._fence_header = False
+                self._after_fence = True
+                return j + 1
+            m = _PROSE_STOP.search(s, i)
+            if m is None:
+                self._ticks = 0
+                self._pre_last = s[n - 1]
+                return n
+            j = m.start()
+            if j > i:
+                self._ticks = 0
+                self._pre_last = s[j - 1]
+            c = s[j]
+            if c in "{[":
+                return j  # the JSON starts here
+            if c == "`":
+                self._ticks += 1
+                self._pre_last = c
+                if self._ticks == 3:
+                    self._ticks = 0
+                    self._fence_header = True
+                i = j + 1
+                continue
+            self._ticks = 0
+            if self._pre_last in " \t\r\n":  # "/": a comment only where one could start
+                self._comment = _C_SLASH
+                return j + 1
+            self._pre_last = c
+            i = j + 1
+        return i
+
     def _skip_comment(self, s: str, i: int, n: int, base: int) -> int:
         state = self._comment
         if state == _C_SLASH:
@@ -445,6 +504,10 @@ class JsonStreamParser:
                 self._comment = _C_LINE
             elif c == "*":
                 self._comment = _C_BLOCK
+            elif not self._stack and not self._started:
+                self._comment = _C_NONE  # just a slash in the prose before the JSON
+                self._pre_last = "/"
+                return i
             else:
                 self._fail("unexpected '/'", base + i - 1)
             return i + 1
