@@ -132,9 +132,11 @@ def main() -> None:
             f"{n:>6} {kb:>8.1f} {len(chunks):>7} {t_ss * 1e3:>9.1f} {t_ss / kb * 1e6:>9.0f}"
             f" {t_rp * 1e3:>11.1f} {t_rp / kb * 1e6:>9.0f} {t_rp / t_ss:>6.1f}x"
         )
-    print(
-        f"growth exponent (log-log slope of total CPU vs size): schemastream {slope(kbs, ss_t):.2f}, re-parse {slope(kbs, rp_t):.2f}"
-    )
+    if len(sizes) > 1:
+        print(
+            "growth exponent (log-log slope of total CPU vs size): "
+            f"schemastream {slope(kbs, ss_t):.2f}, re-parse {slope(kbs, rp_t):.2f}"
+        )
     print(f"re-parse / schemastream CPU at {sizes[-1]} items: {rp_t[-1] / ss_t[-1]:.1f}x")
 
 

@@ -34,7 +34,9 @@ class StreamValidationError(SchemaStreamError, ValueError):
         lines = [f"{len(errors)} validation error(s) for {title} (while streaming)"]
         for err in errors:
             loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-            lines.append(f"{loc}\n  {err.get('msg', '')} [type={err.get('type')}, input={err.get('input')!r:.80}]")
+            lines.append(
+                f"{loc}\n  {err.get('msg', '')} [type={err.get('type')}, input={err.get('input')!r:.80}]"
+            )
         super().__init__("\n".join(lines))
 
     def errors(self) -> list[dict[str, Any]]:
@@ -59,7 +61,9 @@ class StreamValidationError(SchemaStreamError, ValueError):
 class IncompleteOutputError(SchemaStreamError):
     """The model stopped before the output was complete (token limit / length)."""
 
-    def __init__(self, message: str, *, last_partial: Any = None, completed_items: list[Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, last_partial: Any = None, completed_items: list[Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.last_partial = last_partial
         self.completed_items = list(completed_items or [])
