@@ -12,7 +12,7 @@ One run, side by side:
    the core when it is importable; otherwise to the first text delta), cold (model not loaded)
    and warm.
 
-Usage: ``.venv/bin/python bench/bench_local.py [--n 50] [--tokens 128] [--reps 3] [--threads N]``
+Usage: ``.venv/bin/python bench/bench_local.py [--n 50] [--tokens 128] [--reps 5] [--threads N]``
 """
 
 from __future__ import annotations

@@ -92,6 +92,8 @@ class SamplingParams:
     repeat_penalty: float = 1.0
     #: Subtracted from the logits of content words (4+ letters) already generated.
     presence_penalty: float = 1.5
+    #: No repeated n-grams of prose tokens (inside strings); 0 disables.
+    no_repeat_ngram: int = 4
     seed: int | None = None
 
 
@@ -117,6 +119,48 @@ def _make_sampler(llama_cpp: Any, params: SamplingParams, default_seed: int) -> 
         seed = params.seed if params.seed is not None else default_seed
         sampler.add_dist(seed & 0xFFFFFFFF)
     return sampler
+
+
+#: Subtracted from the logits of tokens that would repeat an n-gram of prose.
+NGRAM_PENALTY = 50.0
+_STRUCTURAL = frozenset(b'"{}[]:')
+
+
+class _NgramBlocker:
+    """Bans tokens that would repeat an n-gram of prose already written (a base model loops).
+
+    Only n-grams whose tokens are all prose (no JSON structure characters, at least one letter
+    in the context) count, so enum values, keys and numbers are never affected.
+    """
+
+    def __init__(self, n: int, tokenizer: Any) -> None:
+        self.n = n
+        self.tokenizer = tokenizer
+        self.history: list[int] = []
+        self.prose: list[bool] = []
+        self.lettered: list[bool] = []
+        self.table: dict[tuple[int, ...], set[int]] = {}
+
+    def add(self, tokens: list[int]) -> None:
+        if self.n < 2:
+            return
+        for token in tokens:
+            raw = self.tokenizer.decode_bytes([token])
+            self.history.append(token)
+            self.prose.append(bool(raw) and not any(b in _STRUCTURAL for b in raw))
+            self.lettered.append(any(65 <= b <= 90 or 97 <= b <= 122 for b in raw))
+            if len(self.history) >= self.n and all(self.prose[-self.n :]):
+                context = tuple(self.history[-self.n : -1])
+                if any(self.lettered[-self.n : -1]):
+                    self.table.setdefault(context, set()).add(token)
+
+    def banned(self) -> list[int]:
+        if self.n < 2 or len(self.history) < self.n - 1:
+            return []
+        k = self.n - 1
+        if not all(self.prose[-k:]):
+            return []
+        return list(self.table.get(tuple(self.history[-k:]), ()))
 
 
 class Generation:
@@ -152,6 +196,7 @@ class Generation:
         self.text = ""
         self._stop = threading.Event()
         self._started = False
+        self._ngrams_add: Any = lambda tokens: None
 
     def stop(self) -> None:
         """Ask the generation to stop before its next token (thread-safe, idempotent)."""
@@ -199,6 +244,8 @@ class Generation:
                 bias_values = np.array([b for _, b in items], dtype=np.float32)
         seen: set[int] = set()
         seen_ids: list[int] = []  # content words generated so far (presence penalty)
+        ngrams = _NgramBlocker(self.sampling.no_repeat_ngram, tokenizer)
+        self._ngrams_add = ngrams.add
         with model.lock:
             llm = model.llm
             sampler = _make_sampler(llama_cpp, self.sampling, default_seed=llm._seed)
@@ -226,7 +273,8 @@ class Generation:
                     if self.output_tokens >= max_tokens:
                         self.finish_reason = "length"
                         return
-                    if matcher is not None or bias_ids is not None or seen_ids:
+                    banned = ngrams.banned()
+                    if matcher is not None or bias_ids is not None or seen_ids or banned:
                         logits = np.ctypeslib.as_array(
                             llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,)
                         )
@@ -234,6 +282,8 @@ class Generation:
                             logits[bias_ids] += bias_values
                         if seen_ids:
                             logits[seen_ids] -= self.sampling.presence_penalty
+                        if banned:
+                            logits[banned] -= NGRAM_PENALTY
                         if matcher is not None and bitmask is not None:
                             matcher.unsafe_compute_mask_ptr(bitmask.ctypes.data, bitmask.nbytes)
                             allowed = np.unpackbits(bitmask.view(np.uint8), bitorder="little")
@@ -288,6 +338,7 @@ class Generation:
 
     def _emit(self, tokens: list[int], decoder: Any, tokenizer: Any) -> Iterator[str]:
         self.output_tokens += len(tokens)
+        self._ngrams_add(tokens)
         piece = decoder.decode(tokenizer.decode_bytes(tokens))
         if piece:
             self.text += piece
