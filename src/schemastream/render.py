@@ -296,7 +296,9 @@ class StreamView:
             if self.partial is None:
                 parts.append(Text(f"waiting for output {PENDING}", style="dim"))
             else:
-                done = self.has_final or bool(_is_complete(self.partial))
+                done = self.has_final or (
+                    isinstance(self.partial, BaseModel) and _is_complete(self.partial) is True
+                )
                 border = "green" if done else "yellow"
                 title = Text(CHECK, style="bold green") if done else Text(PENDING, style="yellow")
                 parts.append(
@@ -310,7 +312,10 @@ class StreamView:
         return Group(*parts)
 
     def _item_done(self, index: int, item: Any) -> bool:
-        return index in self.completed or self.has_final
+        if index in self.completed or self.has_final:
+            return True
+        # a finished item in a snapshot is an instance of the user's model (not a partial)
+        return isinstance(item, BaseModel) and _is_complete(item) is True
 
     def status(self) -> Text:
         return status_line(

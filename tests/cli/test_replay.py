@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from tests.replay.base import Script, replay_server
 from tests.replay.openai_server import chat_content_frames, responses_text_frames
 
-from .replay_helpers import DOC, EXAMPLE, IDEAS, cli_env, require_core, run_cli
+from .replay_helpers import DOC, EXAMPLE, IDEAS, cli_env, gate_after, require_core, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,9 @@ def test_json_chat_mode_max_items() -> None:
 
 def test_validation_failure_exit_7() -> None:
     bad = {"items": [IDEAS[0], {"title": "Too long", "blurb": "x" * 400}]}
-    with replay_server(Script(chunks=chat_content_frames(bad, 5))) as server:
+    script = Script(chunks=chat_content_frames(bad, 5), gate_timeout=30)
+    gate_after(script, "x" * 150)  # the server holds the rest: the client must hang up
+    with replay_server(script) as server:
         r = run_cli(
             [
                 "run",
@@ -92,12 +94,14 @@ def test_validation_failure_exit_7() -> None:
         assert "validation failed" in r.stderr
         assert "blurb" in r.stderr and "string_too_long" in r.stderr
         assert "Traceback" not in r.stderr
-        server.last.done.wait(5)
-        assert server.last.chunks_sent < server.last.total_chunks  # it stopped reading early
+        assert server.last.done.wait(10)
+        assert server.last.disconnected  # it stopped reading and closed the response
+        assert server.last.chunks_sent < server.last.total_chunks
 
 
 def test_incomplete_exit_8() -> None:
-    text = json.dumps(DOC)[:80]
+    text = json.dumps(DOC, separators=(",", ":"))
+    text = text[: text.index('{"title":"Voice') + 12]  # one item complete, the next cut short
     frames = chat_content_frames(text, 5, finish_reason="length")
     with replay_server(Script(chunks=frames)) as server:
         r = run_cli(
