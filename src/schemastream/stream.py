@@ -80,7 +80,11 @@ class Stream(_StreamState[T]):
         while not self._closed.is_set():
             upstream = self._upstream = driver.provider.open_stream(driver.request)
             try:
+                if self._closed.is_set():  # close() came while the request was in flight
+                    return
                 for delta in upstream:
+                    if self._closed.is_set():
+                        return
                     yield from driver.on_delta(delta)
                     if driver.stop_reading:
                         upstream.close()
@@ -163,7 +167,11 @@ class AsyncStream(_StreamState[T]):
         while not self._closed:
             upstream = self._upstream = await driver.provider.aopen_stream(driver.request)
             try:
+                if self._closed:  # aclose() came while the request was in flight
+                    return
                 async for delta in upstream:
+                    if self._closed:
+                        return
                     for event in driver.on_delta(delta):
                         yield event
                     if driver.stop_reading:

@@ -123,6 +123,8 @@ def shutdown_connection(response: Any) -> None:
     in a sync ``DeltaStream.close``; harmless when the connection is already closed.
     """
     http = getattr(response, "http_response", response)
+    if getattr(http, "is_closed", False):
+        return  # fully read: leave the pooled keep-alive connection alone
     extensions = getattr(http, "extensions", None) or {}
     stream = extensions.get("network_stream") if isinstance(extensions, dict) else None
     sock = stream.get_extra_info("socket") if stream is not None else None
