@@ -705,7 +705,7 @@ async def test_async_close_while_the_request_is_in_flight(
     script.head_gate.set()
     await asyncio.wait_for(task, 10)
     assert await asyncio.to_thread(server.last.done.wait, 5)
-    assert server.last.disconnected and server.last.chunks_sent < 30
+    assert server.last.disconnected and server.last.chunks_sent <= 30  # stopped at the gate
 
 
 async def test_async_close_from_another_task_mid_body(
