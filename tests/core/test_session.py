@@ -279,6 +279,11 @@ def test_unions_dicts_aliases_defaults():
     assert isinstance(final.keepers["k1"], Person) and final.nick == "Zed"
     mid = [e.partial for e in events if isinstance(e, PartialEvent)]
     assert any(isinstance(p.keepers, dict) and p.keepers for p in mid)
+    # an animal still being written is typed by its tag as soon as the tag is complete
+    in_progress = [p.animals[-1] for p in mid if p.animals and not ss.is_complete(p.animals[-1])]
+    typed = [a for a in in_progress if isinstance(a, ss.PartialModel)]
+    assert {type(a).__name__ for a in typed} == {"PartialCat", "PartialDog"}
+    assert all(a.type in ("cat", "dog") for a in typed)
 
 
 def test_patch_ops_rebuild_the_validated_final_json():

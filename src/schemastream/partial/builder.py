@@ -13,7 +13,7 @@ from typing import Any
 
 from ..events import ItemEvent, PatchOp
 from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueStart
-from ..schema.plan import ANY, ModelNode, Node, NullableNode, WrapperNode
+from ..schema.plan import ANY, ModelNode, Node, NullableNode, UnionNode, WrapperNode
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden string)
 
@@ -109,6 +109,13 @@ class _ContainerFrame(_Frame):
         out = dict(self.validated)
         if open_child is not OMIT:
             out[self.open_key] = open_child
+        if isinstance(node, UnionNode):
+            branch = node.branch(self.validated)
+            if branch is not None:  # a discriminated union member: show it typed
+                fields = branch.fields
+                values = {fields[k][0]: v for k, v in out.items() if k in fields}
+                done = frozenset(fields[k][0] for k in self.validated if k in fields)
+                return branch.partial_model.build(values, done)
         return out
 
 

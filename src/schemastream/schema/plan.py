@@ -326,6 +326,35 @@ class WrapperNode(ModelNode):
         return validated[self.key], handoff[self.key]
 
 
+class UnionNode(Node):
+    """A union: validated whole when it completes. For a discriminated union of models, an
+    object still being written is shown as the partial model its tag names."""
+
+    def __init__(self, annotation: Any, metadata: Sequence[Any], options: Sequence[Any]) -> None:
+        super().__init__(annotation, metadata)
+        self.tag_key: str | None = None
+        self.branches: dict[Any, ModelNode] = {}
+        tag = next((getattr(m, "discriminator", None) for m in metadata), None)
+        if isinstance(tag, str):
+            for option in options:
+                option = _strip_annotated(option, [])
+                if not (isinstance(option, type) and issubclass(option, BaseModel)):
+                    continue
+                info = option.model_fields.get(tag)
+                if info is None:
+                    continue
+                self.tag_key = info.alias or tag
+                for value in get_args(_strip_annotated(info.annotation, [])):
+                    self.branches[value] = _model_node(option)
+
+    def branch(self, raw: dict[Any, Any]) -> ModelNode | None:
+        """The branch named by the tag in ``raw`` (complete values only), if any."""
+        if self.tag_key is None:
+            return None
+        tag = raw.get(self.tag_key)
+        return self.branches.get(tag) if isinstance(tag, (str, int, bool)) else None
+
+
 class NullableNode(Node):
     """``Optional[X]``: ``null`` validates through the full annotation, anything else is ``X``."""
 
@@ -361,7 +390,7 @@ def compile_node(annotation: Any, metadata: Sequence[Any] = ()) -> Node:
         non_null = [a for a in args if a is not _NONE_TYPE]
         if len(non_null) == 1 and len(args) == 2:
             return NullableNode(annotation, meta, compile_node(non_null[0], meta))
-        return Node(annotation, meta)  # real union: validated whole, when it completes
+        return UnionNode(annotation, meta, non_null)  # validated whole, when it completes
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return _model_node(tp)
     if tp is Any or tp is typing.Any:
