@@ -113,9 +113,9 @@ class _ContainerFrame(_Frame):
             branch = node.branch(self.validated)
             if branch is not None:  # a discriminated union member: show it typed
                 fields = branch.fields
-                values = {fields[k][0]: v for k, v in out.items() if k in fields}
-                done = frozenset(fields[k][0] for k in self.validated if k in fields)
-                return branch.partial_model.build(values, done)
+                typed = {fields[k][0]: v for k, v in out.items() if k in fields}
+                complete = frozenset(fields[k][0] for k in self.validated if k in fields)
+                return branch.partial_model.build(typed, complete)
         return out
 
 
