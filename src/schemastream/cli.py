@@ -288,6 +288,8 @@ def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
                 final = stream.get_final_response()
                 if not view.has_final:
                     view.apply(FinalEvent(final), stream)
+                with view.lock:
+                    view.observe(stream)  # usage may arrive with the end of the stream
                 view.finish()
             except StreamValidationError as exc:
                 lines = describe_validation_error(exc)

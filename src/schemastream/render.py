@@ -166,10 +166,13 @@ def status_line(
     detail: str = "",
     items_done: int | None = None,
     model: str | None = None,
+    first_output: float | None = None,
 ) -> Text:
-    """``⏱ 1.2s · 38.5 tok/s · 2 items ✓ · validation: ok``."""
+    """``⏱ 1.2s (first output 0.3s) · 38.5 tok/s · 2 items ✓ · validation: ok``."""
     text = Text()
     text.append(f"⏱ {elapsed:.1f}s", style="bold")
+    if first_output is not None:
+        text.append(f" (first output {first_output:.1f}s)", style="dim")
     text.append(" · ")
     text.append(rate)
     if items_done is not None:
@@ -198,8 +201,10 @@ class StreamView:
     it with rich (``Live(view)``, ``console.print(view)``). Updates and renders hold
     :attr:`lock`, so a ``Live`` refresh thread sees consistent state.
 
-    The rate is tokens/s when the provider reports output tokens (``stream.usage``),
-    otherwise characters/s of raw model output (``stream.raw_text``), labelled ``chars/s``.
+    The rate is tokens/s when the provider reports output tokens (``stream.usage``, often
+    only at the end), otherwise characters/s of raw model output (``stream.raw_text``),
+    labelled ``chars/s``; both over the time since the first output arrived, so a model's
+    load time or the request latency (shown as "first output") does not dilute it.
     """
 
     def __init__(
@@ -215,6 +220,7 @@ class StreamView:
         self._clock = clock
         self.started = clock()
         self.ended: float | None = None
+        self.first_output: float | None = None
         self.partial: Any = None
         self.completed: set[int] = set()
         self.final: Any = None
@@ -229,11 +235,20 @@ class StreamView:
         end = self.ended if self.ended is not None else self._clock()
         return max(0.0, end - self.started)
 
+    def generating(self) -> float:
+        """Seconds since the first output arrived (the rate's denominator)."""
+        if self.first_output is None:
+            return 0.0
+        end = self.ended if self.ended is not None else self._clock()
+        return max(0.0, end - self.first_output)
+
     def observe(self, stream: Any) -> None:
         """Read ``raw_text`` / ``usage`` from the stream for the rate."""
         raw = getattr(stream, "raw_text", None)
         if isinstance(raw, str):
             self.counts.chars = len(raw)
+            if raw and self.first_output is None:
+                self.first_output = self._clock()
         usage = getattr(stream, "usage", None)
         out = getattr(usage, "output_tokens", None) if usage is not None else None
         if isinstance(out, int) and out > 0:
@@ -271,7 +286,7 @@ class StreamView:
                 self.detail = detail
 
     def rate(self) -> str:
-        elapsed = self.elapsed()
+        elapsed = self.generating()
         if self.counts.tokens:
             return format_rate(self.counts.tokens, elapsed, "tok")
         return format_rate(self.counts.chars, elapsed, "chars")
@@ -325,6 +340,9 @@ class StreamView:
             detail=self.detail,
             items_done=len(self.completed) if self.is_list else None,
             model=self.model,
+            first_output=None
+            if self.first_output is None
+            else max(0.0, self.first_output - self.started),
         )
 
     def __rich__(self) -> RenderableType:

@@ -35,7 +35,11 @@ def require_core() -> None:
 
 
 def cli_env(server: ReplayServer | None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "ANTHROPIC_")) and k not in ("COLUMNS", "LINES")
+    }
     if server is not None:
         env["OPENAI_BASE_URL"] = server.url + "/v1"
         env["OPENAI_API_KEY"] = "sk-replay"

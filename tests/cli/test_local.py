@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import sys
 
 import pytest
 from pydantic import TypeAdapter
@@ -56,3 +58,20 @@ def test_run_json_on_local_model() -> None:
     idea = load_schema(f"{EXAMPLE}:Idea")
     ideas = TypeAdapter(list[idea]).validate_python(json.loads(r.stdout))  # type: ignore[valid-type]
     assert 1 <= len(ideas) <= 2
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_demo_live_in_terminal_on_local_model() -> None:
+    from .tmux import Tmux
+
+    t = Tmux(width=100, height=50)
+    try:
+        t.start([sys.executable, "-m", "schemastream.cli", "demo"], env=cli_env(None))
+        screen = t.wait_for("#1 …", timeout=300)
+        assert "validation: streaming" in screen
+        t.wait_for("#1 ✓", timeout=300)
+        out = t.wait_for("EXIT=", history=True, timeout=300)
+        assert "EXIT=0" in out, out
+        assert "#3 ✓" in out and "validation: ok" in out and "validated final:" in out
+    finally:
+        t.kill()

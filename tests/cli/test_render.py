@@ -80,8 +80,10 @@ def test_stream_view_lifecycle() -> None:
     stream.raw_text = '{"items":[{"title":"Sha'
     clock.t += 2
     view.apply(PartialEvent([{"title": "Sha", "blurb": None}]), stream)
+    clock.t += 2  # the rate counts from the first output
     out = text_of(view, width=120)
     assert "#1 …" in out and "Sha▌" in out and "streaming" in out
+    assert "⏱ 4.0s (first output 2.0s)" in out
     assert f"{len(stream.raw_text) / 2:.1f} chars/s" in out
 
     first = Idea(title="Share", blurb="Send it")
@@ -100,12 +102,12 @@ def test_stream_view_lifecycle() -> None:
     stream.usage = _U()
     final = [first, Idea(title="Voice", blurb="Speak")]
     view.apply(FinalEvent(final), stream)
-    clock.t += 2  # 4 s in all
+    clock.t += 2  # 4 s of output, 6 s in all
     view.finish()
     clock.t += 100  # stopped: elapsed no longer grows
     out = text_of(view, width=120)
     assert "#1 ✓" in out and "#2 ✓" in out and "validation: ok" in out
-    assert "10.0 tok/s" in out and "4.0s" in out and "after 1 restart(s)" in out
+    assert "10.0 tok/s" in out and "⏱ 6.0s" in out and "after 1 restart(s)" in out
 
 
 def test_single_model_view() -> None:

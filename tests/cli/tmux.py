@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -24,12 +25,15 @@ class Tmux:
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         assert TMUX is not None
+        # the pane's size must come from the pane, not from a COLUMNS/LINES of the test run
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
         return subprocess.run(
             [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
             capture_output=True,
             text=True,
             check=check,
             timeout=20,
+            env=env,
         )
 
     def start(
