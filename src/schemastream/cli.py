@@ -10,7 +10,9 @@ import contextlib
 import importlib.util
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -261,8 +263,50 @@ def to_jsonable(value: Any, response_model: Any) -> Any:
     return TypeAdapter(response_model).dump_python(value, mode="json")
 
 
+class _SigInt:
+    """SIGINT handler: the first Ctrl-C raises KeyboardInterrupt and is remembered; a second
+    one exits at once.
+
+    Remembering matters: a KeyboardInterrupt raised while native code calls back into Python
+    (e.g. llama.cpp's log callback while a model loads) is swallowed by ctypes, so the loop
+    also checks :attr:`hits` after every event.
+    """
+
+    def __init__(self) -> None:
+        self.hits = 0
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.hits += 1
+        if self.hits > 1:
+            with contextlib.suppress(Exception):
+                if sys.stderr.isatty():
+                    sys.stderr.write("\x1b[?25h")  # the live view hid the cursor
+                sys.stderr.write("\ninterrupted twice: exiting now\n")
+                sys.stderr.flush()
+            os._exit(int(ExitCode.INTERRUPTED))
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigint_guard() -> Iterator[_SigInt]:
+    guard = _SigInt()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    previous = signal.signal(signal.SIGINT, guard)
+    try:
+        yield guard
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
     """Run one stream with a live view; print the validated final. Raises :class:`CliError`."""
+    with _sigint_guard() as guard:
+        return _execute(opts, out, err, guard)
+
+
+def _execute(opts: RunOptions, out: Console, err: Console, guard: _SigInt) -> ExitCode:
     client = _make_client(opts.model, opts.model_path)
     view = StreamView(is_list=opts.is_list, model=opts.model)
     # the live view: stdout normally; with --json, stderr when it is a terminal, else none
@@ -277,6 +321,8 @@ def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
             try:
                 last_refresh = 0.0
                 for event in stream.events():
+                    if guard.hits:  # a Ctrl-C whose KeyboardInterrupt got lost
+                        raise KeyboardInterrupt
                     view.apply(event, stream)
                     # redraw at once for news, at most ~30 times a second for growing text
                     now = time.monotonic()
@@ -286,6 +332,8 @@ def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
                         live.refresh()
                         last_refresh = now
                 final = stream.get_final_response()
+                if guard.hits:
+                    raise KeyboardInterrupt
                 if not view.has_final:
                     view.apply(FinalEvent(final), stream)
                 with view.lock:

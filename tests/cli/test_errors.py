@@ -310,3 +310,31 @@ def test_model_path_reaches_from_provider(monkeypatch: pytest.MonkeyPatch) -> No
     r = invoke("demo", "--model-path", "/models/other.gguf", "--json")
     assert r.exit_code == 0, r.output
     assert seen == [("local", {"model_path": "/models/other.gguf"})]
+
+
+class _SwallowingStream(FakeStream):
+    """Ctrl-C arrives while 'native code' runs and its KeyboardInterrupt is swallowed."""
+
+    swallowed = False
+
+    def events(self) -> Any:
+        import os
+        import signal
+
+        yield PartialEvent([{"title": "Sha"}])
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            self.swallowed = True  # what ctypes does to an exception raised in a callback
+        yield PartialEvent([{"title": "Share"}])
+        raise AssertionError("the CLI kept reading after Ctrl-C")
+
+
+def test_lost_keyboard_interrupt_still_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = _SwallowingStream(steps=[])
+    client = FakeClient(stream)
+    monkeypatch.setattr(schemastream, "from_provider", lambda m, **kw: client, raising=False)
+    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list")
+    assert stream.swallowed
+    assert r.exit_code == ExitCode.INTERRUPTED, r.output
+    assert stream.closed
