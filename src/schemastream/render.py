@@ -155,7 +155,8 @@ def item_panel(index: int, item: Any, *, complete: bool) -> Panel:
 def format_rate(count: float, elapsed: float, unit: str) -> str:
     if elapsed <= 0 or count <= 0:
         return f"– {unit}/s"
-    return f"{count / elapsed:.1f} {unit}/s"
+    rate = count / elapsed
+    return f"{rate:.0f} {unit}/s" if rate >= 100 else f"{rate:.1f} {unit}/s"
 
 
 def status_line(
@@ -168,23 +169,23 @@ def status_line(
     model: str | None = None,
     first_output: float | None = None,
 ) -> Text:
-    """``⏱ 1.2s (first output 0.3s) · 38.5 tok/s · 2 items ✓ · validation: ok``."""
+    """``⏱ 1.2s (first 0.3s) · 38.5 tok/s · 2 items ✓ · validation: ok · model``."""
     text = Text()
     text.append(f"⏱ {elapsed:.1f}s", style="bold")
     if first_output is not None:
-        text.append(f" (first output {first_output:.1f}s)", style="dim")
+        text.append(f" (first {first_output:.1f}s)", style="dim")
     text.append(" · ")
     text.append(rate)
     if items_done is not None:
         text.append(" · ")
         text.append(f"{items_done} item{'s' if items_done != 1 else ''} {CHECK}")
-    if model:
-        text.append(" · ")
-        text.append(model, style="dim")
     text.append(" · validation: ")
     text.append(state, style=_STATE_STYLE.get(state, ""))
     if detail:
         text.append(f" ({detail})", style=_STATE_STYLE.get(state, ""))
+    if model:
+        text.append(" · ")
+        text.append(model, style="dim")
     return text
 
 
@@ -204,7 +205,7 @@ class StreamView:
     The rate is tokens/s when the provider reports output tokens (``stream.usage``, often
     only at the end), otherwise characters/s of raw model output (``stream.raw_text``),
     labelled ``chars/s``; both over the time since the first output arrived, so a model's
-    load time or the request latency (shown as "first output") does not dilute it.
+    load time or the request latency (shown as "first") does not dilute it.
     """
 
     def __init__(

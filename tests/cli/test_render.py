@@ -83,7 +83,7 @@ def test_stream_view_lifecycle() -> None:
     clock.t += 2  # the rate counts from the first output
     out = text_of(view, width=120)
     assert "#1 …" in out and "Sha▌" in out and "streaming" in out
-    assert "⏱ 4.0s (first output 2.0s)" in out
+    assert "⏱ 4.0s (first 2.0s)" in out
     assert f"{len(stream.raw_text) / 2:.1f} chars/s" in out
 
     first = Idea(title="Share", blurb="Send it")
