@@ -156,3 +156,50 @@ def test_schema_error_subprocess_exit_3() -> None:
     r = run_cli(["run", "x", "--schema", "no/such/file.py:Idea"], cli_env(None))
     assert r.returncode == 3
     assert "does not exist" in r.stderr and r.stdout == ""
+
+
+def test_retry_after_validation_failure() -> None:
+    bad = {"items": [{"title": "Too long", "blurb": "x" * 400}]}
+    with replay_server(
+        Script(chunks=chat_content_frames(bad, 50)), Script(chunks=chat_content_frames(DOC, 50))
+    ) as server:
+        r = run_cli(
+            [
+                "run",
+                "ideas",
+                "--schema",
+                f"{EXAMPLE}:Idea",
+                "--list",
+                "--max-retries",
+                "1",
+                "--mode",
+                "json_schema",
+                "--model",
+                "openai/gpt-4o-mini",
+            ],
+            cli_env(server, COLUMNS="200"),
+        )
+        assert r.returncode == 0, r.stderr
+        assert len(server.exchanges) == 2  # re-asked once
+        assert "validation: ok (after 1 restart(s))" in r.stdout
+        assert '"title": "Student bundle"' in r.stdout
+
+
+def test_single_model_nested_list() -> None:
+    campaign = {"name": "Launch", "tagline": "Notes that follow you", "ideas": IDEAS[:2]}
+    with replay_server(Script(chunks=responses_text_frames(campaign, 7))) as server:
+        r = run_cli(
+            [
+                "run",
+                "a campaign",
+                "--schema",
+                f"{EXAMPLE}:Campaign",
+                "--model",
+                "openai/gpt-4o-mini",
+            ],
+            cli_env(server, COLUMNS="120"),
+        )
+        assert r.returncode == 0, r.stderr
+        assert "tagline: Notes that follow you" in r.stdout
+        assert "Voice memo magic" in r.stdout and "validation: ok" in r.stdout
+        assert '"name": "Launch"' in r.stdout

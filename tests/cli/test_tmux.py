@@ -193,3 +193,26 @@ def test_replay_ctrl_c_closes_upstream(tmux: Tmux) -> None:
         assert ex.done.wait(10)
         assert ex.disconnected and not ex.completed
         assert ex.chunks_sent < ex.total_chunks
+
+
+def test_replay_json_to_pipe_progress_on_terminal(tmux: Tmux, tmp_path: Path) -> None:
+    import json
+
+    from tests.replay.base import Script, replay_server
+    from tests.replay.openai_server import responses_text_frames
+
+    from .replay_helpers import DOC, IDEAS, cli_env, gate_after, require_core
+
+    require_core()
+    script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
+    gate = gate_after(script, '{"title":"Voice')
+    out_file = tmp_path / "out.json"
+    with replay_server(script) as server:
+        tmux.start(_replay_argv("--json"), env=cli_env(server), stdout=str(out_file))
+        screen = tmux.wait_for(_growing("Voice"))  # the live view went to stderr, the terminal
+        assert "#1 ✓" in screen
+        assert out_file.read_text() == ""  # nothing on stdout until the final
+        script.gates[gate].set()
+        out = tmux.wait_for("EXIT=0", history=True)
+        assert "validation: ok" in out and "validated final" not in out
+    assert json.loads(out_file.read_text()) == IDEAS

@@ -37,11 +37,20 @@ class Tmux:
         )
 
     def start(
-        self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None
+        self,
+        argv: list[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        stdout: str | None = None,
     ) -> None:
-        """Run ``argv`` in the pane; when it exits the pane shows ``EXIT=<code>`` and stays."""
+        """Run ``argv`` in the pane; when it exits the pane shows ``EXIT=<code>`` and stays.
+
+        ``stdout``: a file to redirect the command's stdout to (stderr stays on the pane).
+        """
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         cmd = " ".join(shlex.quote(a) for a in argv)
+        if stdout is not None:
+            cmd += " > " + shlex.quote(stdout)
         script = f"{'export ' + exports + '; ' if exports else ''}{cmd}; echo EXIT=$?; sleep 600"
         args = [
             "new-session",
