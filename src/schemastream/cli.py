@@ -39,6 +39,7 @@ from .errors import (
 )
 from .events import FinalEvent, PartialEvent
 from .render import (
+    STATE_ERROR,
     STATE_FAILED,
     STATE_INCOMPLETE,
     STATE_INTERRUPTED,
@@ -253,10 +254,12 @@ def _live(view: StreamView, console: Console | None) -> Iterator[Live | None]:
     if console is None:
         yield None
         return
-    with Live(view, console=console, refresh_per_second=8, transient=False) as live:
-        yield live
-    if not console.is_terminal:
-        console.line()  # Live ends its last frame with a newline only on a terminal
+    try:
+        with Live(view, console=console, refresh_per_second=8, transient=False) as live:
+            yield live
+    finally:
+        if not console.is_terminal:
+            console.line()  # Live ends its last frame with a newline only on a terminal
 
 
 def to_jsonable(value: Any, response_model: Any) -> Any:
@@ -349,8 +352,8 @@ def _execute(opts: RunOptions, out: Console, err: Console, guard: _SigInt) -> Ex
             except KeyboardInterrupt:
                 view.finish(STATE_INTERRUPTED, "Ctrl-C")
                 raise
-            except BaseException:
-                view.finish(STATE_FAILED)
+            except BaseException as exc:
+                view.finish(STATE_ERROR, type(exc).__name__)
                 raise
     except KeyboardInterrupt:
         _close(stream)

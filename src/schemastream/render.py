@@ -41,6 +41,7 @@ STATE_RESTARTED = "restarted"
 STATE_FAILED = "failed"
 STATE_INCOMPLETE = "incomplete"
 STATE_INTERRUPTED = "interrupted"
+STATE_ERROR = "error"  # the stream failed for a reason other than validation
 
 _STATE_STYLE = {
     STATE_STREAMING: "cyan",
@@ -49,6 +50,7 @@ _STATE_STYLE = {
     STATE_FAILED: "bold red",
     STATE_INCOMPLETE: "bold red",
     STATE_INTERRUPTED: "bold magenta",
+    STATE_ERROR: "bold red",
 }
 
 

@@ -203,3 +203,42 @@ def test_single_model_nested_list() -> None:
         assert "tagline: Notes that follow you" in r.stdout
         assert "Voice memo magic" in r.stdout and "validation: ok" in r.stdout
         assert '"name": "Launch"' in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("model", "needle"),
+    [
+        ("anthropic/claude-3-5-haiku-latest", "ANTHROPIC_API_KEY"),
+        ("google/gemini-2.0-flash", "GEMINI_API_KEY"),
+    ],
+)
+def test_other_providers_missing_key_exit_6(model: str, needle: str) -> None:
+    env = cli_env(None)
+    for key in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        env.pop(key, None)
+    r = run_cli(["run", "x", "--schema", f"{EXAMPLE}:Idea", "--model", model], env)
+    assert r.returncode == 6, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_connection_refused_exit_9() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = cli_env(
+        None,
+        OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
+        OPENAI_API_KEY="sk-x",
+        OPENAI_MAX_RETRIES="0",
+    )
+    r = run_cli(["run", "x", "--schema", f"{EXAMPLE}:Idea", "--model", "openai/gpt-4o-mini"], env)
+    assert r.returncode == 9, r.stderr
+    assert "Connection" in r.stderr and "validation: error" in r.stdout
+
+
+def test_missing_schema_option_exit_2() -> None:
+    r = run_cli(["run", "x"], cli_env(None))
+    assert r.returncode == 2
+    assert "--schema" in r.stderr
