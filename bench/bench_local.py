@@ -169,6 +169,8 @@ def bench_speed(provider: Any, tokens: int, reps: int) -> dict[str, Any]:
     )
     prompt_tokens = model.tokenize(provider.prompt_text(request, model))
 
+    overhead: dict[str, list[float]] = {}
+
     def run(kind: str) -> tuple[float, int, int]:
         schema = None if kind == "unconstrained" else spec.json_schema
         gen = Generation(
@@ -183,6 +185,7 @@ def bench_speed(provider: Any, tokens: int, reps: int) -> dict[str, Any]:
         for _ in gen:
             pass
         elapsed = time.perf_counter() - start
+        overhead.setdefault(kind, []).append(1000 * gen.constraint_seconds / gen.output_tokens)
         return elapsed, gen.output_tokens, gen.forced_tokens
 
     kinds = ["unconstrained", "constrained", "constrained+ff"]
@@ -205,6 +208,7 @@ def bench_speed(provider: Any, tokens: int, reps: int) -> dict[str, Any]:
             "tokens_per_s_all": [round(x, 1) for x in results[kind]],
             "output_tokens": counts[kind],
             "forced_tokens": forced[kind],
+            "logit_and_matcher_ms_per_token": round(statistics.median(overhead[kind]), 3),
         }
     base = out["unconstrained"]["tokens_per_s_median"]
     out["ratio_constrained"] = round(out["constrained"]["tokens_per_s_median"] / base, 2)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -191,6 +192,8 @@ class Generation:
         self.output_tokens = 0
         #: Output tokens the grammar forced (evaluated in one batch, not sampled).
         self.forced_tokens = 0
+        #: Seconds spent on logit work (grammar mask, penalties) and the matcher, all tokens.
+        self.constraint_seconds = 0.0
         self.logit_bias = dict(logit_bias or {})
         self.fast_forward = fast_forward
         self.text = ""
@@ -273,6 +276,7 @@ class Generation:
                     if self.output_tokens >= max_tokens:
                         self.finish_reason = "length"
                         return
+                    t_mask = time.perf_counter()
                     banned = ngrams.banned()
                     if matcher is not None or bias_ids is not None or seen_ids or banned:
                         logits = np.ctypeslib.as_array(
@@ -288,11 +292,14 @@ class Generation:
                             matcher.unsafe_compute_mask_ptr(bitmask.ctypes.data, bitmask.nbytes)
                             allowed = np.unpackbits(bitmask.view(np.uint8), bitorder="little")
                             np.putmask(logits, allowed[:n_vocab] == 0, -np.inf)
+                    self.constraint_seconds += time.perf_counter() - t_mask
                     token = int(sampler.sample(llm._ctx, -1))
+                    t_mask = time.perf_counter()
                     if matcher is not None and not matcher.consume_token(token):
                         raise ProviderError(
                             f"local model: grammar rejected token {token}: {matcher.get_error()}"
                         )
+                    self.constraint_seconds += time.perf_counter() - t_mask
                     if token == eos or llama_cpp.llama_vocab_is_eog(vocab, token):
                         self.finish_reason = "stop"
                         break
