@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.pretty import Pretty
 from rich.table import Table
@@ -303,11 +303,37 @@ class StreamView:
             return list(value)
         return [value]
 
-    def body(self) -> RenderableType:
+    def body(self, fit: tuple[Console, ConsoleOptions, int] | None = None) -> RenderableType:
+        """The items (or the object). ``fit=(console, options, height)``: show only the
+        newest items that fit in ``height`` lines, so the growing one stays on screen."""
         parts: list[RenderableType] = []
         if self.is_list:
-            for i, item in enumerate(self.items()):
-                parts.append(item_panel(i, item, complete=self._item_done(i, item)))
+            items = self.items()
+            panels: list[RenderableType] = [
+                item_panel(i, item, complete=self._item_done(i, item))
+                for i, item in enumerate(items)
+            ]
+            if fit is not None and len(panels) > 1:
+                console, options, height = fit
+                shown: list[RenderableType] = []
+                used = 1  # the "earlier items" line
+                for panel in reversed(panels):
+                    lines = len(console.render_lines(panel, options, pad=False))
+                    if shown and used + lines > height:
+                        break
+                    shown.append(panel)
+                    used += lines
+                hidden = len(panels) - len(shown)
+                if hidden:
+                    done = sum(1 for i in range(hidden) if self._item_done(i, items[i]))
+                    parts.append(
+                        Text(
+                            f"{PENDING} {hidden} earlier item(s) above ({done} {CHECK})",
+                            style="dim",
+                        )
+                    )
+                panels = list(reversed(shown))
+            parts.extend(panels)
             if not parts:
                 parts.append(Text(f"waiting for the first item {PENDING}", style="dim"))
         else:
@@ -348,9 +374,16 @@ class StreamView:
             else max(0.0, self.first_output - self.started),
         )
 
-    def __rich__(self) -> RenderableType:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         with self.lock:
-            return Group(self.body(), self.status())
+            status = self.status()
+            fit = None
+            if console.is_terminal and options.height is None:
+                # a live view taller than the terminal cannot be redrawn: keep the newest part
+                status_lines = len(console.render_lines(status, options, pad=False))
+                height = console.size.height - status_lines - 1
+                fit = (console, options, max(3, height))
+            yield Group(self.body(fit), status)
 
 
 def _one_line(exc: BaseException, limit: int = 120) -> str:

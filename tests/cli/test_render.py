@@ -132,3 +132,22 @@ def test_describe_validation_error() -> None:
     )
     assert describe_validation_error(err) == ["items[3]: List too long [too_long max_length=3]"]
     assert describe_validation_error(ValueError("plain")) == ["plain"]
+
+
+def test_tall_list_keeps_the_newest_items_on_a_terminal() -> None:
+    view = StreamView(is_list=True)
+    done = [Idea(title=f"Idea {i}", blurb="b") for i in range(6)]
+    view.apply(PartialEvent([*done, {"title": "Growing", "blurb": None}]))
+    for i in range(6):
+        view.apply(ItemEvent(i, done[i]))
+    console = Console(
+        width=60, height=16, force_terminal=True, record=True, file=io.StringIO(), color_system=None
+    )
+    console.print(view)
+    out = console.export_text()
+    assert len(out.splitlines()) <= 16
+    assert "Growing▌" in out and "#7 …" in out  # the item being written stays visible
+    assert "earlier item(s) above" in out and "Idea 0" not in out
+    # not a terminal (a pipe, a file): everything
+    full = text_of(view, width=60)
+    assert "Idea 0" in full and "earlier" not in full
