@@ -263,7 +263,7 @@ def _live(view: StreamView, console: Console | None) -> Iterator[Live | None]:
 
 
 def to_jsonable(value: Any, response_model: Any) -> Any:
-    return TypeAdapter(response_model).dump_python(value, mode="json")
+    return TypeAdapter(response_model).dump_python(value, mode="json", by_alias=True)
 
 
 class _SigInt:
@@ -342,18 +342,19 @@ def _execute(opts: RunOptions, out: Console, err: Console, guard: _SigInt) -> Ex
                 with view.lock:
                     view.observe(stream)  # usage may arrive with the end of the stream
                 view.finish()
+            except KeyboardInterrupt:
+                _close(stream)  # stop generating first, then draw the last frame
+                _settle(view, stream, STATE_INTERRUPTED, "Ctrl-C")
+                raise
             except StreamValidationError as exc:
                 lines = describe_validation_error(exc)
-                view.finish(STATE_FAILED, lines[0] if lines else "")
+                _settle(view, stream, STATE_FAILED, lines[0] if lines else "")
                 raise
             except IncompleteOutputError:
-                view.finish(STATE_INCOMPLETE)
-                raise
-            except KeyboardInterrupt:
-                view.finish(STATE_INTERRUPTED, "Ctrl-C")
+                _settle(view, stream, STATE_INCOMPLETE)
                 raise
             except BaseException as exc:
-                view.finish(STATE_ERROR, type(exc).__name__)
+                _settle(view, stream, STATE_ERROR, type(exc).__name__)
                 raise
     except KeyboardInterrupt:
         _close(stream)
@@ -401,6 +402,12 @@ def _execute(opts: RunOptions, out: Console, err: Console, guard: _SigInt) -> Ex
         out.print(Text("validated final:", style="bold green"))
         out.print_json(json.dumps(data, ensure_ascii=False))
     return ExitCode.OK
+
+
+def _settle(view: StreamView, stream: Any, state: str, detail: str = "") -> None:
+    with contextlib.suppress(Exception), view.lock:
+        view.observe(stream)  # usage may have come with the end
+    view.finish(state, detail)
 
 
 def _close(stream: Any) -> None:
