@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import jiter
 
-from ..errors import ConfigurationError, ProviderError, StreamValidationError
+from ..errors import ConfigurationError, ProviderError
+from ._sse import SSEDecoder, SSEEvent
 from .base import (
     AsyncDeltaStream,
     Delta,
@@ -39,7 +40,13 @@ from .base import (
     Provider,
     Request,
     Usage,
+    connection_lost_type,
+    import_sdk,
+    is_transport_error,
+    reask_feedback,
     shutdown_connection,
+    text_of,
+    unsupported_mode,
 )
 
 if TYPE_CHECKING:
@@ -58,17 +65,10 @@ _STOP_REASONS: dict[str, FinishReason] = {
     "refusal": "refusal",
 }
 
-_INSTALL_HINT = "pip install 'schemastream[anthropic]'"
-
 
 def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
     """Build ``anthropic.Anthropic`` (or ``AsyncAnthropic``) from ``ANTHROPIC_API_KEY``."""
-    try:
-        import anthropic
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ConfigurationError(
-            f"the Anthropic provider needs the anthropic SDK: {_INSTALL_HINT}"
-        ) from exc
+    anthropic = import_sdk("anthropic", "Anthropic", "anthropic", "anthropic")
     api_key = kwargs.pop("api_key", None) or os.environ.get("ANTHROPIC_API_KEY")
     if not api_key:
         raise ConfigurationError(
@@ -80,21 +80,6 @@ def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
 
 
 # -- request shaping (sans-IO) -----------------------------------------------------------------
-
-
-def _text_of(content: Any) -> str:
-    """The text of an OpenAI-style message content (a string or a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for part in content:
-        if isinstance(part, str):
-            parts.append(part)
-        elif isinstance(part, dict) and isinstance(part.get("text"), str):
-            parts.append(part["text"])
-    return "".join(parts)
 
 
 def _convert_content(content: Any) -> Any:
@@ -120,13 +105,13 @@ def _split_messages(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]
         role = msg.get("role", "user")
         content = msg.get("content")
         if role in ("system", "developer"):
-            text = _text_of(content)
+            text = text_of(content)
             if text:
                 system.append(text)
         elif role == "assistant":
             out.append({"role": "assistant", "content": _convert_content(content)})
         elif role == "tool":
-            out.append({"role": "user", "content": _text_of(content)})
+            out.append({"role": "user", "content": text_of(content)})
         else:
             out.append({"role": "user", "content": _convert_content(content)})
     return system, out
@@ -137,7 +122,7 @@ def _system_texts(system: Any) -> list[str]:
         return []
     if isinstance(system, str):
         return [system]
-    return [_text_of(system)]
+    return [text_of(system)]
 
 
 def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -153,77 +138,7 @@ def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return transform_schema(schema)
 
 
-def _format_errors(error: BaseException) -> str:
-    if isinstance(error, StreamValidationError):
-        lines = []
-        for err in error.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-            lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
-        return "\n".join(lines)
-    return f"- {error}"
-
-
 # -- stream decoding (sans-IO) -----------------------------------------------------------------
-
-
-class _SSEDecoder:
-    """Bytes in, ``(event, data)`` pairs out. Splits on bytes, so UTF-8 is never cut."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._event: str | None = None
-        self._data: list[bytes] = []
-
-    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
-        self._buf += chunk
-        out: list[tuple[str | None, bytes]] = []
-        start = 0
-        buf = self._buf
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            line = bytes(buf[start:nl])
-            start = nl + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            ev = self._line(line)
-            if ev is not None:
-                out.append(ev)
-        del buf[:start]
-        return out
-
-    def flush(self) -> list[tuple[str | None, bytes]]:
-        out: list[tuple[str | None, bytes]] = []
-        if self._buf:
-            line = bytes(self._buf).rstrip(b"\r")
-            self._buf.clear()
-            ev = self._line(line)
-            if ev is not None:
-                out.append(ev)
-        ev = self._line(b"")
-        if ev is not None:
-            out.append(ev)
-        return out
-
-    def _line(self, line: bytes) -> tuple[str | None, bytes] | None:
-        if not line:
-            if self._event is None and not self._data:
-                return None
-            ev = (self._event, b"\n".join(self._data))
-            self._event = None
-            self._data = []
-            return ev
-        if line.startswith(b":"):
-            return None
-        name, _, value = line.partition(b":")
-        if value.startswith(b" "):
-            value = value[1:]
-        if name == b"event":
-            self._event = value.decode("utf-8", "replace")
-        elif name == b"data":
-            self._data.append(value)
-        return None
 
 
 class _ErrorEvent(Exception):
@@ -239,7 +154,7 @@ class _MessageDecoder:
     def __init__(self, mode: Mode, tool_name: str | None) -> None:
         self.mode = mode
         self.tool_name = tool_name
-        self.sse = _SSEDecoder()
+        self.sse = SSEDecoder()
         self.block: int | None = None  # index of the content block that carries the document
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -251,7 +166,7 @@ class _MessageDecoder:
         return self._events(self.sse.feed(chunk))
 
     def finish(self) -> list[Delta]:
-        out = self._events(self.sse.flush())
+        out = self._events(self.sse.finish())
         if not self.stopped:
             raise ProviderError(
                 "anthropic: the stream ended before message_stop "
@@ -259,7 +174,7 @@ class _MessageDecoder:
             )
         return out
 
-    def _events(self, events: list[tuple[str | None, bytes]]) -> list[Delta]:
+    def _events(self, events: list[SSEEvent]) -> list[Delta]:
         out: list[Delta] = []
         for event, data in events:
             if event == "ping" or not data or self.stopped:
@@ -349,21 +264,6 @@ class _MessageDecoder:
         return Delta(finish_reason=reason, refusal=refusal, usage=usage)
 
 
-_TRANSPORT_MODULES = ("httpx", "httpx2", "httpcore", "requests", "urllib3", "aiohttp", "h11")
-
-
-def _is_transport_error(exc: BaseException) -> bool:
-    """A network-level failure while reading the body (connection dropped, incomplete chunk)."""
-    return type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES
-
-
-def _lost(provider: str, exc: BaseException) -> ProviderError:
-    return ProviderError(f"{provider}: the connection was lost mid-stream: {exc}")
-
-
-_LOST_TYPES: dict[int, type[BaseException]] = {}
-
-
 def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
     """``anthropic.APIConnectionError`` that is also a :class:`ProviderError` (what Anthropic
     users catch, and what the other providers raise for a connection lost mid-stream)."""
@@ -371,11 +271,8 @@ def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
     try:
         import anthropic
 
-        cls = _LOST_TYPES.get(id(anthropic))
-        if cls is None:
-            cls = type("StreamConnectionLost", (anthropic.APIConnectionError, ProviderError), {})
-            _LOST_TYPES[id(anthropic)] = cls
-        return cls(message=message, request=http_response.request)  # type: ignore[call-arg]
+        cls = connection_lost_type(anthropic.APIConnectionError)
+        return cls(message=message, request=http_response.request)
     except Exception:  # pragma: no cover - SDK changed
         return ProviderError(message)
 
@@ -396,13 +293,17 @@ def _raise_error_event(client: Any, err: _ErrorEvent, http_response: Any) -> Non
 # -- IO shells -----------------------------------------------------------------------------------
 
 
-class _AnthropicDeltaStream(DeltaStream):
+class _Shell:
+    """State of an open stream (sync or async)."""
+
     def __init__(self, client: Any, response: Any, decoder: _MessageDecoder) -> None:
         self._client = client
         self._response = response  # anthropic APIResponse (streamed)
         self._decoder = decoder
         self._closed = False
 
+
+class _AnthropicDeltaStream(_Shell, DeltaStream):
     def __iter__(self) -> Iterator[Delta]:
         http = self._response.http_response
         try:
@@ -416,7 +317,7 @@ class _AnthropicDeltaStream(DeltaStream):
             except _ErrorEvent as err:
                 _raise_error_event(self._client, err, http)
             except Exception as exc:
-                if self._closed or not _is_transport_error(exc):
+                if self._closed or not is_transport_error(exc):
                     raise
                 raise _anthropic_lost(exc, http) from exc
         finally:
@@ -429,13 +330,7 @@ class _AnthropicDeltaStream(DeltaStream):
             self._response.close()
 
 
-class _AsyncAnthropicDeltaStream(AsyncDeltaStream):
-    def __init__(self, client: Any, response: Any, decoder: _MessageDecoder) -> None:
-        self._client = client
-        self._response = response
-        self._decoder = decoder
-        self._closed = False
-
+class _AsyncAnthropicDeltaStream(_Shell, AsyncDeltaStream):
     async def __aiter__(self) -> AsyncIterator[Delta]:
         http = self._response.http_response
         try:
@@ -451,7 +346,7 @@ class _AsyncAnthropicDeltaStream(AsyncDeltaStream):
             except _ErrorEvent as err:
                 _raise_error_event(self._client, err, http)
             except Exception as exc:
-                if self._closed or not _is_transport_error(exc):
+                if self._closed or not is_transport_error(exc):
                     raise
                 raise _anthropic_lost(exc, http) from exc
         finally:
@@ -490,10 +385,7 @@ class AnthropicProvider(Provider):
         if mode is not None:
             mode = Mode(mode)
             if mode not in self.supported_modes:
-                raise ConfigurationError(
-                    f"anthropic: mode {mode.value!r} is not supported; use one of "
-                    + ", ".join(sorted(m.value for m in self.supported_modes))
-                )
+                raise unsupported_mode(self.name, mode, self.supported_modes)
             self.default_mode = mode
             self.default_responses_mode = mode
 
@@ -501,10 +393,7 @@ class AnthropicProvider(Provider):
     def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
         mode = Mode(mode)
         if mode not in self.supported_modes:
-            raise ConfigurationError(
-                f"anthropic: mode {mode.value!r} is not supported; use one of "
-                + ", ".join(sorted(m.value for m in self.supported_modes))
-            )
+            raise unsupported_mode(self.name, mode, self.supported_modes)
         kw = dict(kwargs)
         kw.pop("stream", None)
         messages = kw.pop("messages", None)
@@ -581,16 +470,7 @@ class AnthropicProvider(Provider):
         messages = list(kw.get("messages") or [])
         messages.append({"role": "assistant", "content": raw_text.rstrip() or "(no output)"})
         what = "tool input" if request.mode == Mode.TOOLS else "JSON"
-        messages.append(
-            {
-                "role": "user",
-                "content": (
-                    f"Your {what} above did not validate against the schema:\n"
-                    f"{_format_errors(error)}\n"
-                    "Respond again with the complete, corrected output."
-                ),
-            }
-        )
+        messages.append({"role": "user", "content": reask_feedback(what, error)})
         kw["messages"] = messages
         return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
 

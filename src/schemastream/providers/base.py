@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import ConfigurationError, ProviderError, StreamValidationError
+
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
 
@@ -136,3 +138,103 @@ def shutdown_connection(response: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+# -- helpers shared by the provider modules ---------------------------------------------------
+
+
+def import_sdk(module: str, provider: str, sdk: str, extra: str) -> Any:
+    """``import module``, or a :class:`ConfigurationError` that names the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ConfigurationError(
+            f"the {provider} provider needs the {sdk} SDK: pip install 'schemastream[{extra}]'"
+        ) from exc
+
+
+def unsupported_mode(provider: str, mode: Mode, supported: frozenset[Mode]) -> ConfigurationError:
+    return ConfigurationError(
+        f"{provider}: mode {mode.value!r} is not supported; use one of "
+        + ", ".join(sorted(m.value for m in supported))
+    )
+
+
+def text_of(content: Any) -> str:
+    """The text of an OpenAI-style message content (a string or a list of parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            parts.append(part["text"])
+    return "".join(parts)
+
+
+def format_errors(error: BaseException, *, duck_typed: bool = False) -> str:
+    """``error``'s validation errors as ``- loc: msg (type=...)`` lines, for a re-ask.
+
+    Only a :class:`StreamValidationError` is listed error by error (anything else is
+    ``- {error}``); with ``duck_typed`` any ``errors()`` method counts (pydantic's
+    ``ValidationError`` too), and an error that lists nothing falls back on ``- {error}``.
+    """
+    lines: list[str] = []
+    errors_fn = getattr(error, "errors", None)
+    if isinstance(error, StreamValidationError) or (duck_typed and callable(errors_fn)):
+        try:
+            for err in error.errors():  # type: ignore[attr-defined]
+                loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+                lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
+        except Exception:
+            if not duck_typed:
+                raise
+            lines = []
+        if not duck_typed:
+            return "\n".join(lines)
+    return "\n".join(lines or [f"- {error}"])
+
+
+def reask_feedback(what: str, error: BaseException) -> str:
+    """The user turn of a re-ask: ``error``'s validation errors for the model's ``what``."""
+    return (
+        f"Your {what} above did not validate against the schema:\n"
+        f"{format_errors(error)}\n"
+        "Respond again with the complete, corrected output."
+    )
+
+
+#: Top-level modules of the HTTP stacks the SDKs read bodies with (Anthropic, Gemini).
+TRANSPORT_MODULES = frozenset(
+    {"httpx", "httpx2", "httpcore", "requests", "urllib3", "aiohttp", "h11"}
+)
+
+
+def is_transport_error(exc: BaseException, modules: frozenset[str] = TRANSPORT_MODULES) -> bool:
+    """A network-level failure while reading the body (connection dropped, incomplete chunk):
+    an exception from one of the HTTP stack's ``modules``."""
+    return type(exc).__module__.split(".")[0] in modules
+
+
+def connection_lost(provider: str, exc: BaseException) -> ProviderError:
+    """A connection lost mid-stream, as a plain :class:`ProviderError`."""
+    return ProviderError(f"{provider}: the connection was lost mid-stream: {exc}")
+
+
+_LOST_TYPES: dict[type[BaseException], type[BaseException]] = {}
+
+
+def connection_lost_type(sdk_error: type[BaseException]) -> Any:
+    """``StreamConnectionLost``: the SDK's ``APIConnectionError`` (``sdk_error``, what the
+    SDK's users catch) that is also a :class:`ProviderError` (what the other providers raise
+    for a connection lost mid-stream), in one class; one class per SDK error class."""
+    cls = _LOST_TYPES.get(sdk_error)
+    if cls is None:
+        cls = type("StreamConnectionLost", (sdk_error, ProviderError), {})
+        _LOST_TYPES[sdk_error] = cls
+    return cls

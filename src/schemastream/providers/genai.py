@@ -35,7 +35,6 @@ stream then finishes with ``"length"``). A body that ends without a finish reaso
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -44,8 +43,8 @@ from urllib.parse import urlencode
 
 import jiter
 
-from ..errors import ConfigurationError, ProviderError, StreamValidationError
-from .anthropic import _is_transport_error, _lost, _SSEDecoder
+from ..errors import ConfigurationError, ProviderError
+from ._sse import SSEDecoder
 from .base import (
     AsyncDeltaStream,
     Delta,
@@ -55,15 +54,19 @@ from .base import (
     Provider,
     Request,
     Usage,
+    connection_lost,
+    import_sdk,
+    is_transport_error,
+    reask_feedback,
     shutdown_connection,
+    text_of,
+    unsupported_mode,
 )
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
 
 __all__ = ["GenAIProvider", "client_from_env"]
-
-_INSTALL_HINT = "pip install 'schemastream[genai]'"
 
 _FINISH: dict[str, FinishReason] = {
     "STOP": "stop",
@@ -82,12 +85,7 @@ _FINISH: dict[str, FinishReason] = {
 
 def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
     """Build ``genai.Client`` from ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY`` (``.aio`` if async)."""
-    try:
-        genai = importlib.import_module("google.genai")
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ConfigurationError(
-            f"the Gemini provider needs the google-genai SDK: {_INSTALL_HINT}"
-        ) from exc
+    genai = import_sdk("google.genai", "Gemini", "google-genai", "genai")
     api_key = (
         kwargs.pop("api_key", None)
         # the SDK's own precedence: GOOGLE_API_KEY wins when both are set
@@ -105,20 +103,6 @@ def client_from_env(*, use_async: bool = False, **kwargs: Any) -> Any:
 
 
 # -- request shaping (sans-IO) -----------------------------------------------------------------
-
-
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    out: list[str] = []
-    for part in content:
-        if isinstance(part, str):
-            out.append(part)
-        elif isinstance(part, dict) and isinstance(part.get("text"), str):
-            out.append(part["text"])
-    return "".join(out)
 
 
 def _parts(content: Any) -> list[Any]:
@@ -147,7 +131,7 @@ def _contents(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
             continue
         role = msg.get("role", "user")
         if role in ("system", "developer"):
-            text = _text_of(msg.get("content"))
+            text = text_of(msg.get("content"))
             if text:
                 system.append(text)
             continue
@@ -165,16 +149,6 @@ def _config_dict(config: Any) -> dict[str, Any]:
     if dump is not None:
         return dict(dump(exclude_none=True))
     raise TypeError(f"genai: config must be a dict or GenerateContentConfig, not {type(config)}")
-
-
-def _format_errors(error: BaseException) -> str:
-    if isinstance(error, StreamValidationError):
-        lines = []
-        for err in error.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-            lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
-        return "\n".join(lines)
-    return f"- {error}"
 
 
 # -- stream decoding (sans-IO) -----------------------------------------------------------------
@@ -204,7 +178,7 @@ class _GeminiDecoder:
         self.start_hop()
 
     def start_hop(self) -> None:
-        self.sse = _SSEDecoder()
+        self.sse = SSEDecoder()
         self.hop_finish: str | None = None
         self.continuation_token: str | None = None
         self.hop_output: int | None = None
@@ -218,7 +192,7 @@ class _GeminiDecoder:
     def end_hop(self) -> tuple[list[Delta], bytes | None]:
         """Flush the hop. Returns (deltas, token to continue from or None)."""
         out: list[Delta] = []
-        for _event, data in self.sse.flush():
+        for _event, data in self.sse.finish():
             out.extend(self._frame(data))
         if self.hop_output is not None:
             self._prev_output += self.hop_output
@@ -403,7 +377,9 @@ async def _aclose_raw(raw: Any) -> None:
         raw.close()
 
 
-class _GenAIDeltaStream(DeltaStream):
+class _Shell:
+    """State of an open stream (sync or async): the hop's raw HTTP response in ``_raw``."""
+
     def __init__(self, provider: GenAIProvider, request: Request, decoder: _GeminiDecoder) -> None:
         self._provider = provider
         self._request = request
@@ -411,6 +387,8 @@ class _GenAIDeltaStream(DeltaStream):
         self._raw: Any = None
         self._closed = False
 
+
+class _GenAIDeltaStream(_Shell, DeltaStream):
     def _open(self, token: bytes | None) -> None:
         api_client = self._provider._api_client
         prepared = _Prepared(api_client, self._request.kwargs, token)
@@ -436,9 +414,9 @@ class _GenAIDeltaStream(DeltaStream):
                 except _FrameError as err:
                     _raise_frame_error(err, raw)
                 except Exception as exc:
-                    if self._closed or not _is_transport_error(exc):
+                    if self._closed or not is_transport_error(exc):
                         raise
-                    raise _lost("genai", exc) from exc
+                    raise connection_lost("genai", exc) from exc
                 raw.close()
                 self._raw = None
                 if token is None:
@@ -455,14 +433,7 @@ class _GenAIDeltaStream(DeltaStream):
             raw.close()
 
 
-class _AsyncGenAIDeltaStream(AsyncDeltaStream):
-    def __init__(self, provider: GenAIProvider, request: Request, decoder: _GeminiDecoder) -> None:
-        self._provider = provider
-        self._request = request
-        self._decoder = decoder
-        self._raw: Any = None
-        self._closed = False
-
+class _AsyncGenAIDeltaStream(_Shell, AsyncDeltaStream):
     async def _open(self, token: bytes | None) -> None:
         api_client = self._provider._async_api_client
         prepared = _Prepared(api_client, self._request.kwargs, token)
@@ -494,9 +465,9 @@ class _AsyncGenAIDeltaStream(AsyncDeltaStream):
                 except _FrameError as err:
                     _raise_frame_error(err, raw)
                 except Exception as exc:
-                    if self._closed or not _is_transport_error(exc):
+                    if self._closed or not is_transport_error(exc):
                         raise
-                    raise _lost("genai", exc) from exc
+                    raise connection_lost("genai", exc) from exc
                 await _aclose_raw(raw)
                 self._raw = None
                 if token is None:
@@ -605,10 +576,7 @@ class GenAIProvider(Provider):
 
     def _check_mode(self, mode: Mode) -> None:
         if mode not in self.supported_modes:
-            raise ConfigurationError(
-                f"genai: mode {mode.value!r} is not supported; use one of "
-                + ", ".join(sorted(m.value for m in self.supported_modes))
-            )
+            raise unsupported_mode(self.name, mode, self.supported_modes)
 
     @property
     def _api_client(self) -> Any:
@@ -644,7 +612,7 @@ class GenAIProvider(Provider):
         system, conv = _contents(list(messages))
         config = _config_dict(kw.pop("config", None))
         sys_given = config.pop("system_instruction", None)
-        system = ([_text_of(sys_given)] if sys_given else []) + system
+        system = ([text_of(sys_given)] if sys_given else []) + system
         if instructions:
             system.insert(0, str(instructions))
         max_tokens = None
@@ -694,20 +662,7 @@ class GenAIProvider(Provider):
         contents = list(kw.get("contents") or [])
         contents.append({"role": "model", "parts": [{"text": raw_text or "(no output)"}]})
         what = "function arguments" if request.mode == Mode.TOOLS else "JSON"
-        contents.append(
-            {
-                "role": "user",
-                "parts": [
-                    {
-                        "text": (
-                            f"Your {what} above did not validate against the schema:\n"
-                            f"{_format_errors(error)}\n"
-                            "Respond again with the complete, corrected output."
-                        )
-                    }
-                ],
-            }
-        )
+        contents.append({"role": "user", "parts": [{"text": reask_feedback(what, error)}]})
         kw["contents"] = contents
         return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
 

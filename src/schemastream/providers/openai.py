@@ -26,6 +26,7 @@ from typing import Any
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
+from ._sse import SSEDecoder, iter_sse
 from .base import (
     AsyncDeltaStream,
     Delta,
@@ -35,6 +36,10 @@ from .base import (
     Provider,
     Request,
     Usage,
+    connection_lost_type,
+    format_errors,
+    import_sdk,
+    is_transport_error,
     shutdown_connection,
 )
 
@@ -42,8 +47,6 @@ __all__ = ["OpenAIProvider", "client_from_env"]
 
 CHAT_MODES = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
 RESPONSES_MODES = frozenset({Mode.RESPONSES_JSON_SCHEMA, Mode.RESPONSES_TOOLS})
-
-_INSTALL_HINT = "pip install 'schemastream[openai]'"
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -60,13 +63,7 @@ _INCOMPLETE: dict[str, FinishReason] = {
 
 
 def _import_openai() -> Any:
-    try:
-        import openai
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ConfigurationError(
-            f"the OpenAI provider needs the openai SDK: {_INSTALL_HINT}"
-        ) from exc
-    return openai
+    return import_sdk("openai", "OpenAI", "openai", "openai")
 
 
 def client_from_env(*, use_async: bool = False, **kw: Any) -> Any:
@@ -178,6 +175,12 @@ class _ChatDecoder:
         finish: FinishReason | None = "refusal" if refusal else self.finish
         return Delta(finish_reason=finish or "stop", refusal=refusal, usage=self.usage)
 
+    def result(self) -> Delta:
+        """The last delta once the body ended (done at ``[DONE]`` or a finish reason)."""
+        if not self.done and self.finish is None:
+            raise _early("chat")
+        return self.final()
+
 
 class _ResponsesDecoder:
     """Responses API event dicts -> deltas; ``done`` once the response is over."""
@@ -229,53 +232,56 @@ class _ResponsesDecoder:
             raise _WireError(_error_message(d, "An error occurred during streaming"), d)
         return None
 
+    def result(self) -> Delta:
+        """The last delta once the body ended (done at ``response.completed`` / ``incomplete``)."""
+        if self.last is None:
+            raise _early("responses")
+        return self.last
 
-class _SSEFeed:
-    """Incremental SSE framing: bytes in, each event's ``data`` (bytes) out."""
 
-    __slots__ = ("buf", "data")
+def _decoder(kind: str, mode: Mode) -> _ChatDecoder | _ResponsesDecoder:
+    return _ChatDecoder(mode) if kind == "chat" else _ResponsesDecoder(mode)
 
-    def __init__(self) -> None:
-        self.buf = b""
-        self.data: list[bytes] = []
 
-    def feed(self, chunk: bytes) -> list[bytes]:
-        if self.buf:
-            chunk = self.buf + chunk
-        if b"\n" not in chunk:
-            self.buf = chunk
-            return []
-        lines = chunk.split(b"\n")
-        self.buf = lines.pop()
-        out = []
-        data = self.data
-        for line in lines:
-            if line[:5] == b"data:":
-                v = line[6:] if line[5:6] == b" " else line[5:]
-                if v[-1:] == b"\r":
-                    v = v[:-1]
-                data.append(v)
-            elif (not line or line == b"\r") and data:
-                out.append(data[0] if len(data) == 1 else b"\n".join(data))
-                data = self.data = []
-        return out
-
-    def finish(self) -> list[bytes]:
-        buf, self.buf = self.buf, b""
-        if buf.strip() in (b"data: [DONE]", b"data:[DONE]"):  # last line without newline
-            self.data.append(b"[DONE]")
-        # any other unterminated line is an event cut off mid-way: dropped (as the SSE spec says)
-        out = [b"\n".join(self.data)] if self.data else []
-        self.data = []
-        return out
+def _done_tail(line: bytes) -> bytes | None:
+    """A body's last line without a line ending: ``data: [DONE]`` is whole; any other line is
+    an event cut off mid-way, dropped (as the SSE spec says)."""
+    return b"data: [DONE]" if line.strip() in (b"data: [DONE]", b"data:[DONE]") else None
 
 
 def _sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Each SSE event's ``data`` (bytes) from a byte-chunk iterator."""
-    feed = _SSEFeed()
-    for chunk in chunks:
-        yield from feed.feed(chunk)
-    yield from feed.finish()
+    for _event, data in iter_sse(chunks, _done_tail):
+        yield data
+
+
+class _FastDecoder:
+    """SSE event data -> document text for the fast streams (sync and async):
+    :func:`jiter.from_json`, then the chat / Responses decoder (``dec``)."""
+
+    __slots__ = ("chat", "dec", "event")
+
+    def __init__(self, kind: str, mode: Mode) -> None:
+        self.chat = kind == "chat"
+        self.dec = _decoder(kind, mode)
+        self.event = self.dec.event
+
+    def text(self, data: bytes) -> str | None:
+        """One event's ``data`` -> new document text (or None)."""
+        if self.chat and data[:6] == b"[DONE]":
+            # done; read on to the end of the body all the same (keeps the connection
+            # reusable)
+            self.dec.done = True
+            return None
+        return self.event(jiter.from_json(data))
+
+    def texts(self, chunks: Iterable[bytes]) -> Iterator[str]:
+        """The document text of a whole body, one piece per event (the sync stream)."""
+        text_of = self.text
+        for _name, data in iter_sse(chunks, _done_tail):
+            text = text_of(data)
+            if text:
+                yield text
 
 
 def _early(kind: str) -> ProviderError:
@@ -292,29 +298,13 @@ def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
         return openai.APIError(exc.message, request=request, body=exc.body)
     if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
         return ProviderError(f"malformed stream event: {exc}")
-    if type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES:  # httpx2 / httpx / httpcore
+    if is_transport_error(exc, _TRANSPORT_MODULES):  # httpx2 / httpx / httpcore
         if any(c.__name__ == "TimeoutException" for c in type(exc).__mro__):
             return openai.APITimeoutError(request=request)
-        return _connection_lost_type(openai)(
+        return connection_lost_type(openai.APIConnectionError)(
             message=f"openai: the connection was lost mid-stream: {exc}", request=request
         )
     return exc
-
-
-_LOST_TYPES: dict[int, type[BaseException]] = {}
-
-
-def _connection_lost_type(openai: Any) -> Any:
-    """``openai.APIConnectionError`` that is also a :class:`ProviderError`.
-
-    The SDK's own exception (what OpenAI users catch) and what the other providers raise for a
-    connection lost mid-stream, in one class.
-    """
-    cls = _LOST_TYPES.get(id(openai))
-    if cls is None:
-        cls = type("StreamConnectionLost", (openai.APIConnectionError, ProviderError), {})
-        _LOST_TYPES[id(openai)] = cls
-    return cls
 
 
 def _http_request(resp: Any) -> Any:
@@ -351,8 +341,8 @@ def _to_dict(obj: Any) -> Any:
 # -- sync streams ----------------------------------------------------------------------------
 
 
-class _FastStream(DeltaStream):
-    """Raw SSE bytes from ``with_streaming_response`` decoded with jiter."""
+class _Fast:
+    """State of a fast stream (sync or async): the raw response ``resp`` of ``cm``."""
 
     def __init__(self, openai: Any, cm: Any, resp: Any, kind: str, mode: Mode) -> None:
         self._openai = openai
@@ -362,12 +352,31 @@ class _FastStream(DeltaStream):
         self._mode = mode
         self._closed = False
 
+
+class _Sdk:
+    """State of an SDK-object stream (sync or async)."""
+
+    def __init__(self, openai: Any, stream: Any, kind: str, mode: Mode) -> None:
+        self._openai = openai
+        self._stream = stream
+        self._kind = kind
+        self._mode = mode
+        self._closed = False
+
+
+class _FastStream(_Fast, DeltaStream):
+    """Raw SSE bytes from ``with_streaming_response`` decoded with jiter."""
+
     def __iter__(self) -> Iterator[Delta]:
+        fast = _FastDecoder(self._kind, self._mode)
         try:
-            if self._kind == "chat":
-                yield from self._chat()
-            else:
-                yield from self._responses()
+            for text in fast.texts(self._resp.iter_bytes()):
+                yield Delta(text)
+                if self._closed:
+                    return
+            if self._closed:
+                return
+            yield fast.dec.result()
         except ProviderError:
             self.close()
             raise
@@ -383,41 +392,6 @@ class _FastStream(DeltaStream):
             if not self._closed:
                 self.close()
 
-    def _chat(self) -> Iterator[Delta]:
-        dec = _ChatDecoder(self._mode)
-        event = dec.event
-        from_json = jiter.from_json
-        for data in _sse_data(self._resp.iter_bytes()):
-            if data[:6] == b"[DONE]":
-                dec.done = True  # read on to the end of the body: keeps the connection reusable
-                continue
-            text = event(from_json(data))
-            if text:
-                yield Delta(text)
-            if self._closed:
-                return
-        if self._closed:
-            return
-        if not dec.done and dec.finish is None:
-            raise _early("chat")
-        yield dec.final()
-
-    def _responses(self) -> Iterator[Delta]:
-        dec = _ResponsesDecoder(self._mode)
-        event = dec.event
-        from_json = jiter.from_json
-        for data in _sse_data(self._resp.iter_bytes()):
-            text = event(from_json(data))
-            if text:
-                yield Delta(text)
-            if self._closed:
-                return
-        if self._closed:
-            return
-        if dec.last is None:
-            raise _early("responses")
-        yield dec.last
-
     def close(self) -> None:
         if self._closed:
             return
@@ -429,20 +403,11 @@ class _FastStream(DeltaStream):
             self._cm.__exit__(None, None, None)
 
 
-class _SdkStream(DeltaStream):
+class _SdkStream(_Sdk, DeltaStream):
     """Fallback: iterate the SDK's own ``Stream`` of chunk / event objects."""
 
-    def __init__(self, openai: Any, stream: Any, kind: str, mode: Mode) -> None:
-        self._openai = openai
-        self._stream = stream
-        self._kind = kind
-        self._mode = mode
-        self._closed = False
-
     def __iter__(self) -> Iterator[Delta]:
-        dec: Any = (
-            _ChatDecoder(self._mode) if self._kind == "chat" else _ResponsesDecoder(self._mode)
-        )
+        dec = _decoder(self._kind, self._mode)
         try:
             for obj in self._stream:
                 text = dec.event(_to_dict(obj))
@@ -463,14 +428,7 @@ class _SdkStream(DeltaStream):
         self.close()
         # The SDK's Stream swallows [DONE]; a chat stream counts as finished once a
         # finish_reason arrived.
-        if self._kind == "chat":
-            if dec.finish is None:
-                raise _early("chat")
-            yield dec.final()
-        else:
-            if dec.last is None:
-                raise _early("responses")
-            yield dec.last
+        yield dec.result()
 
     def close(self) -> None:
         if self._closed:
@@ -490,50 +448,31 @@ def _stream_request(stream: Any) -> Any:
 # -- async streams ---------------------------------------------------------------------------
 
 
-class _AsyncFastStream(AsyncDeltaStream):
-    def __init__(self, openai: Any, cm: Any, resp: Any, kind: str, mode: Mode) -> None:
-        self._openai = openai
-        self._cm = cm
-        self._resp = resp
-        self._kind = kind
-        self._mode = mode
-        self._closed = False
-
+class _AsyncFastStream(_Fast, AsyncDeltaStream):
     def __aiter__(self) -> AsyncIterator[Delta]:
         return self._run()
 
     async def _run(self) -> AsyncIterator[Delta]:
-        chat = self._kind == "chat"
-        dec: Any = _ChatDecoder(self._mode) if chat else _ResponsesDecoder(self._mode)
-        event = dec.event
-        from_json = jiter.from_json
-        feed = _SSEFeed()
+        fast = _FastDecoder(self._kind, self._mode)
+        text_of = fast.text
+        sse = SSEDecoder()
         try:
             async for chunk in self._resp.iter_bytes():
-                for data in feed.feed(chunk):
-                    if chat and data[:6] == b"[DONE]":
-                        dec.done = True  # read on to the end: keeps the connection reusable
-                        continue
-                    text = event(from_json(data))
+                for _name, data in sse.feed(chunk):
+                    text = text_of(data)
                     if text:
                         yield Delta(text)
                         if self._closed:
                             return
-            for data in feed.finish():
-                if chat and data[:6] == b"[DONE]":
-                    dec.done = True
-                else:
-                    event(from_json(data))
+            for _name, data in sse.finish(_done_tail):
+                text = text_of(data)
+                if text:
+                    yield Delta(text)
+                    if self._closed:
+                        return
             if self._closed:
                 return
-            if chat:
-                if not dec.done and dec.finish is None:
-                    raise _early("chat")
-                final = dec.final()
-            else:
-                if dec.last is None:
-                    raise _early("responses")
-                final = dec.last
+            final = fast.dec.result()
         except ProviderError:
             await self.aclose()
             raise
@@ -558,20 +497,12 @@ class _AsyncFastStream(AsyncDeltaStream):
             await self._cm.__aexit__(None, None, None)
 
 
-class _AsyncSdkStream(AsyncDeltaStream):
-    def __init__(self, openai: Any, stream: Any, kind: str, mode: Mode) -> None:
-        self._openai = openai
-        self._stream = stream
-        self._kind = kind
-        self._mode = mode
-        self._closed = False
-
+class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
     def __aiter__(self) -> AsyncIterator[Delta]:
         return self._run()
 
     async def _run(self) -> AsyncIterator[Delta]:
-        chat = self._kind == "chat"
-        dec: Any = _ChatDecoder(self._mode) if chat else _ResponsesDecoder(self._mode)
+        dec = _decoder(self._kind, self._mode)
         try:
             async for obj in self._stream:
                 text = dec.event(_to_dict(obj))
@@ -590,14 +521,7 @@ class _AsyncSdkStream(AsyncDeltaStream):
         if self._closed:
             return
         await self.aclose()
-        if chat:
-            if dec.finish is None:
-                raise _early("chat")
-            yield dec.final()
-        else:
-            if dec.last is None:
-                raise _early("responses")
-            yield dec.last
+        yield dec.result()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -636,21 +560,6 @@ def _with_system(messages: list[Any], text: str) -> list[Any]:
         first["content"] = first["content"] + "\n\n" + text
         return [first, *messages[1:]]
     return [{"role": "system", "content": text}, *messages]
-
-
-def _errors_text(error: BaseException) -> str:
-    errors_fn = getattr(error, "errors", None)
-    lines: list[str] = []
-    if callable(errors_fn):
-        try:
-            for err in errors_fn():
-                loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-                lines.append(f"- {loc}: {err.get('msg', '')} (type={err.get('type')})")
-        except Exception:
-            lines = []
-    if not lines:
-        lines = [f"- {error}"]
-    return "\n".join(lines)
 
 
 class OpenAIProvider(Provider):
@@ -759,7 +668,7 @@ class OpenAIProvider(Provider):
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
         feedback = (
             "Your previous output was not valid:\n"
-            + _errors_text(error)
+            + format_errors(error, duck_typed=True)
             + "\nReply again with the complete, corrected output that matches the schema"
             " (the whole document, not a diff)."
         )
