@@ -97,6 +97,9 @@ class LocalProvider(Provider):
     #: Serves both ``Client`` (sync) and ``AsyncClient`` (async).
     supports_sync = True
     supports_async = True
+    #: ``build_request`` understands ``max_items`` (it caps the grammar's root list); the client
+    #: may pass it through instead of only cutting the stream.
+    accepts_max_items = True
 
     def __init__(
         self,
