@@ -48,6 +48,10 @@ class _Base:
         kwargs.pop("stream", None)
         if self.default_model and not kwargs.get("model"):
             kwargs["model"] = self.default_model
+        if options.get("max_items") is not None and getattr(
+            self.provider, "accepts_max_items", False
+        ):
+            kwargs["max_items"] = options["max_items"]  # e.g. the local grammar can enforce it
         spec = ResponseSpec.from_type(response_model)
         request = self.provider.build_request(spec, mode, kwargs)
         granularity: Granularity = options.get("granularity", "change")

@@ -211,7 +211,7 @@ def reask_feedback(what: str, error: BaseException) -> str:
 
 #: Top-level modules of the HTTP stacks the SDKs read bodies with (Anthropic, Gemini).
 TRANSPORT_MODULES = frozenset(
-    {"httpx", "httpx2", "httpcore", "requests", "urllib3", "aiohttp", "h11"}
+    {"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio", "requests", "urllib3", "aiohttp"}
 )
 
 

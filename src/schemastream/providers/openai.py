@@ -289,16 +289,13 @@ def _early(kind: str) -> ProviderError:
     return ProviderError(f"stream ended early: the connection closed before {what}")
 
 
-_TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio"})
-
-
 def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
     """Map an error raised while reading the body to the SDK's own exception."""
     if isinstance(exc, _WireError):
         return openai.APIError(exc.message, request=request, body=exc.body)
     if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
         return ProviderError(f"malformed stream event: {exc}")
-    if is_transport_error(exc, _TRANSPORT_MODULES):  # httpx2 / httpx / httpcore
+    if is_transport_error(exc):  # httpx2 / httpx / httpcore
         if any(c.__name__ == "TimeoutException" for c in type(exc).__mro__):
             return openai.APITimeoutError(request=request)
         return connection_lost_type(openai.APIConnectionError)(

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -41,7 +41,10 @@ class ResponseSpec:
         is_model = isinstance(response_model, type) and issubclass(response_model, BaseModel)
         wrapper_key = None
         if not is_model:
-            wrapper_key = "items" if get_origin(response_model) in (list, tuple, set) else "value"
+            bare = response_model
+            while get_origin(bare) is Annotated:
+                bare = get_args(bare)[0]
+            wrapper_key = "items" if get_origin(bare) in (list, tuple, set) else "value"
         description = ""
         if is_model and response_model.__doc__ and response_model.__doc__ != BaseModel.__doc__:
             description = response_model.__doc__.strip()
