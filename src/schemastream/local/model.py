@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import os
@@ -199,6 +200,7 @@ def _token_table(llama_cpp: Any, vocab: Any, path: str, n_vocab: int) -> list[by
 
 
 _LOG_CALLBACK: Any = None
+_INTERRUPTED = False
 
 
 def _quiet_llama_logs(llama_cpp: Any) -> None:
@@ -213,8 +215,13 @@ def _quiet_llama_logs(llama_cpp: Any) -> None:
 
     @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
     def _callback(level: int, text: bytes, user_data: Any) -> None:
-        if level == 3 and b"full-size SWA cache" not in text:
-            sys.stderr.write(text.decode("utf-8", "replace"))
+        global _INTERRUPTED
+        try:
+            if level == 3 and b"full-size SWA cache" not in text:
+                sys.stderr.write(text.decode("utf-8", "replace"))
+        except KeyboardInterrupt:
+            # ctypes swallows exceptions raised in a callback: remember Ctrl-C for load_model
+            _INTERRUPTED = True
 
     _LOG_CALLBACK = _callback
     llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
@@ -263,10 +270,30 @@ def load_model(
         params.update(llama_kwargs)
         if not params.get("verbose"):
             _quiet_llama_logs(llama_cpp)
+        global _INTERRUPTED
+        _INTERRUPTED = False
         try:
             llm = llama_cpp.Llama(model_path=path, **params)
         except (ValueError, RuntimeError) as exc:
             raise ConfigurationError(f"could not load local model {path}: {exc}") from exc
+        if _INTERRUPTED:  # Ctrl-C arrived inside llama.cpp's log callback
+            llm.close()
+            raise KeyboardInterrupt
         model = LocalModel(path=path, llm=llm, is_default=is_default, n_threads=threads)
+        if not _CACHE:
+            atexit.register(_close_all)
         _CACHE[key] = model
         return model
+
+
+def _close_all() -> None:
+    """Free the cached models before interpreter shutdown tears down llama_cpp's globals
+    (otherwise ``Llama.__del__`` fails noisily at exit)."""
+    with _CACHE_LOCK:
+        models = list(_CACHE.values())
+        _CACHE.clear()
+    for model in models:
+        try:
+            model.llm.close()
+        except Exception:
+            pass
