@@ -25,6 +25,7 @@ class PartialModel(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
     __schemastream_model__: ClassVar[type[BaseModel]]
+    __schemastream_empty__: ClassVar[dict[str, Any]] = {}
     _ss_complete: frozenset[str] = PrivateAttr(default=frozenset())
 
     def is_complete(self, field: str | None = None) -> bool:
@@ -37,8 +38,15 @@ class PartialModel(BaseModel):
 
     @classmethod
     def build(cls, fields: dict[str, Any], complete: frozenset[str]) -> PartialModel:
-        obj = cls.model_construct(**fields)
-        obj._ss_complete = complete
+        # What ``model_construct`` does, minus its per-call generality: this runs once per
+        # snapshot for every open object, so it is on the hot path.
+        obj = cls.__new__(cls)
+        values = dict(cls.__schemastream_empty__)
+        values.update(fields)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", {"_ss_complete": complete})
         return obj
 
 
@@ -57,6 +65,7 @@ def partial_model(model: type[BaseModel]) -> type[PartialModel]:
             **fields,
         )
         cls.__schemastream_model__ = model
+        cls.__schemastream_empty__ = dict.fromkeys(model.model_fields)
         _PARTIALS[model] = cls
     return cls
 
