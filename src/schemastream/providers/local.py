@@ -150,7 +150,7 @@ class LocalProvider(Provider):
         max_items = kwargs.get("max_items")
         if isinstance(max_items, int) and max_items > 0:
             schema = limit_items(schema, spec.wrapper_key, max_items)
-        elif spec.wrapper_key is not None and kwargs.get("exact_count", True):
+        if spec.wrapper_key is not None and kwargs.get("exact_count", True):
             # "Generate 3 ideas" -> exactly 3 items (a base model does not count on its own).
             count = requested_count(split_messages(messages)[1], schema)
             if count is not None:
