@@ -20,7 +20,8 @@ from .stream import AsyncStream, Stream
 
 T = TypeVar("T")
 
-_STREAM_OPTIONS = ("max_items", "max_retries", "debounce", "granularity")
+#: Per-call options that belong to schemastream, not to the provider's request.
+_STREAM_OPTIONS = ("max_items", "max_retries", "debounce", "granularity", "max_depth", "max_size")
 
 
 class _Base:
@@ -63,6 +64,8 @@ class _Base:
             max_items=options.get("max_items"),
             granularity=granularity,
             debounce=options.get("debounce"),
+            max_depth=int(options.get("max_depth") or 512),
+            max_size=options.get("max_size"),
         )
 
 

@@ -172,6 +172,8 @@ class StreamDriver:
         max_items: int | None = None,
         granularity: Granularity = "change",
         debounce: float | None = None,
+        max_depth: int = 512,
+        max_size: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provider = provider
@@ -188,6 +190,8 @@ class StreamDriver:
             "granularity": granularity,
             "debounce": debounce,
             "max_items": max_items,
+            "max_depth": max_depth,
+            "max_size": max_size,
         }
         self.session = StreamSession(spec, **self._session_args)
         self._text: list[str] = []

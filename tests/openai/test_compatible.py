@@ -61,3 +61,20 @@ def test_unknown_provider_and_missing_key_are_clear(monkeypatch: pytest.MonkeyPa
         ss.from_provider("groq/llama")
     with pytest.raises(ss.ConfigurationError, match="name a model"):
         ss.from_provider("openai")
+
+
+def test_parser_limits_are_per_call_options(server: ReplayServer) -> None:
+    import openai
+
+    client = ss.from_openai(openai.OpenAI(base_url=server.url + "/v1", api_key="t", max_retries=0))
+    server.add(oa.chat_tool_script(DOC, name="Idea_list"))
+    with pytest.raises(ss.JsonStreamError, match="max_size=40"):
+        client.chat.completions.create(
+            model="m", messages=MSGS, response_model=list[Idea], max_size=40
+        )
+    assert "max_size" not in server.last.json  # not sent to the provider
+    server.add(oa.chat_tool_script(DOC, name="Idea_list"))
+    with pytest.raises(ss.JsonStreamError, match="max_depth=2"):
+        client.chat.completions.create(
+            model="m", messages=MSGS, response_model=list[Idea], max_depth=2
+        )
