@@ -280,12 +280,18 @@ class LocalProvider(Provider):
         return stream
 
 
+def _usage(generation: Generation) -> Usage:
+    return Usage(input_tokens=generation.input_tokens, output_tokens=generation.output_tokens)
+
+
+def _piece_delta(generation: Generation, piece: str) -> Delta:
+    # usage rides on every piece: a stream cut short (max_items, close) still knows its tokens
+    return Delta(text=piece, usage=_usage(generation))
+
+
 def _final_delta(generation: Generation) -> Delta:
     reason: FinishReason = "length" if generation.finish_reason == "length" else "stop"
-    return Delta(
-        finish_reason=reason,
-        usage=Usage(input_tokens=generation.input_tokens, output_tokens=generation.output_tokens),
-    )
+    return Delta(finish_reason=reason, usage=_usage(generation))
 
 
 class LocalDeltaStream(DeltaStream):
@@ -298,7 +304,7 @@ class LocalDeltaStream(DeltaStream):
     def __iter__(self) -> Iterator[Delta]:
         self._pieces = iter(self.generation)
         for piece in self._pieces:
-            yield Delta(text=piece)
+            yield _piece_delta(self.generation, piece)
         if self.generation.finish_reason in ("stop", "length"):
             yield _final_delta(self.generation)
 
@@ -355,7 +361,7 @@ class LocalAsyncDeltaStream(AsyncDeltaStream):
     def _work(self) -> None:
         try:
             for piece in self.generation:
-                self._put(Delta(text=piece))
+                self._put(_piece_delta(self.generation, piece))
             if self.generation.finish_reason in ("stop", "length"):
                 self._put(_final_delta(self.generation))
             self._put(_END)
