@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from schemastream.errors import JsonStreamError
-from schemastream.jsonstream import JsonStreamParser
+from schemastream.jsonstream import JsonStreamParser, StringDelta, ValueEnd, ValueStart
 
 from .helpers import Checked, parse, parse_error, same, singles, split_at
 
@@ -142,18 +142,20 @@ def test_offset_counts_skipped_text() -> None:
 
 
 # Still errors in lenient mode.
+# A root that breaks before it proves to be JSON ('{"key":' or an array's first complete
+# element) is taken for prose: lenient mode rescans after it and fails only at close().
 LENIENT_BAD = [
     ("[1,,2]", "feed"),
-    ("[,1]", "feed"),
-    ('{"a",}', "feed"),
-    ('{"a" 1}', "feed"),
+    ("[,1]", "close"),
+    ('{"a",}', "close"),
+    ('{"a" 1}', "close"),
     ('{"a": }', "feed"),
     ("[1 2]", "feed"),
-    ("{'a': 1}", "feed"),
+    ("{'a': 1}", "close"),
     ("[1, /x]", "feed"),
     ("[1 / 2]", "feed"),
     ('{"a": 01}', "feed"),
-    ('["\x01"]', "feed"),
+    ('["\x01"]', "close"),
     ("[1, /* unterminated", "close"),
     ("[1, // unterminated", "close"),
     ('```json\n{"a": [1, 2', "close"),
@@ -176,3 +178,30 @@ def test_lenient_limits_still_apply() -> None:
         parse(["[" * 4], lenient=True, max_depth=3)
     with pytest.raises(JsonStreamError):
         parse(["x" * 100 + "[1]"], lenient=True, max_size=50)
+
+
+FALSE_STARTS = [
+    ('Sure {here} it is:\n```json\n{"a": [1, 2]}\n```', {"a": [1, 2]}),
+    ('See [the docs] or {this one}: {"a": 1}', {"a": 1}),
+    ('Use {"braces" like so} -- {"ok": true}', {"ok": True}),
+    ('Options [a, b]:\n[{"x": 1}]', [{"x": 1}]),
+    ('{"k" then {"a": 2}', {"a": 2}),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), FALSE_STARTS, ids=[repr(t[0][:20]) for t in FALSE_STARTS]
+)
+def test_braces_in_prose_are_not_the_json(text: str, expected: object) -> None:
+    for size in (len(text), 1, 2, 3, 7):
+        p = JsonStreamParser(lenient=True)
+        events = []
+        for i in range(0, len(text), size):
+            events.extend(p.feed(text[i : i + size]))
+            assert p.value is None or expected == p.value or isinstance(p.value, (dict, list))
+        assert p.close() == expected
+        # only the real document's events came out: one start and one end at the root
+        assert [e.path for e in events if isinstance(e, ValueStart)][0] == ()
+        assert sum(1 for e in events if isinstance(e, ValueStart) and e.path == ()) == 1
+        assert [e for e in events if isinstance(e, ValueEnd) and e.path == ()][0].value == expected
+        assert "".join(e.text for e in events if isinstance(e, StringDelta)) in text

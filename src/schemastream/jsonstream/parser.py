@@ -24,6 +24,7 @@ _NUM_PREFIX = re.compile(
 _NUM_FULL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_MAX_HELD = 4096  # characters a root found in prose is held before it is trusted anyway
 _PROSE_STOP = re.compile(r"[{\[`/]")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
@@ -54,7 +55,9 @@ class JsonStreamParser:
 
     Strict (RFC 8259) by default. ``lenient=True`` accepts what models really write: prose
     before the JSON, Markdown fences, trailing commas, ``//`` and ``/* */`` comments, and
-    anything after the root value. Numbers and literals appear in :attr:`value` only once
+    anything after the root value. A ``{``/``[`` found in prose starts the JSON only once it
+    proves to be JSON (``{"key":``, or an array's first complete element); until then its
+    events are held, and if it breaks first it was prose and scanning resumes after it. Numbers and literals appear in :attr:`value` only once
     complete (``{"age": 3`` has no ``age`` yet); strings appear as they grow.
     """
 
@@ -90,7 +93,15 @@ class JsonStreamParser:
         self._ticks = 0
         self._fence_header = False
         self._after_fence = False
-        self._events: list[JsonEvent] = []
+        self._events: list[JsonEvent] = []  # where events go now (_out, or held)
+        self._out: list[JsonEvent] = []  # what feed() returns
+        self._held = False
+        self._held_events: list[JsonEvent] = []
+        self._replay: list[str] = []
+        self._replay_len = 0
+        self._replay_base = 0
+        self._chunk = ""
+        self._chunk_base = 0
         self._text_cache: str | None = None
 
     # --- public API ---------------------------------------------------------------------
@@ -109,15 +120,28 @@ class JsonStreamParser:
             text = chunk
         if self.max_size is not None and self.offset + len(text) > self.max_size:
             self._fail(f"document exceeds max_size={self.max_size} characters", self.max_size)
-        self._events = []
-        try:
-            self._consume(text)
-        except JsonStreamError as exc:
-            self._error = exc
-            raise
+        self._out = []
+        self._events = self._held_events if self._held else self._out
+        if self._held:
+            self._replay.append(text)
+            self._replay_len += len(text)
+            if self._replay_len > _MAX_HELD:
+                self._confirm()
+        base = self.offset
+        while True:
+            try:
+                self._consume(text, base)
+                break
+            except JsonStreamError as exc:
+                if not self._held:
+                    self._error = exc
+                    raise
+                # lenient: a "{" in the prose was not the JSON after all; rescan after it
+                text, base = "".join(self._replay)[1:], self._replay_base + 1
+                self._rewind()
         if self._tok == _STRING and self._delta:
             self._flush_delta()
-        return self._events
+        return self._out
 
     def close(self) -> Any:
         """End of input: return the final value, or raise if the document is incomplete."""
@@ -141,6 +165,8 @@ class JsonStreamParser:
     @property
     def value(self) -> Any:
         """The value so far: complete parts plus the string being written, if any."""
+        if self._held:
+            return None
         if self._tok == _STRING and not self._tok_key and not self.done:
             text = self._current_text()
             if not self._stack:
@@ -151,6 +177,8 @@ class JsonStreamParser:
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` has been read to its end."""
         path = tuple(path)
+        if self._held:
+            return False
         if self.done:
             return self._exists(path)
         open_path = (
@@ -214,10 +242,10 @@ class JsonStreamParser:
         if not self._tok_key:
             self._delta.append(text)
 
-    def _consume(self, s: str) -> None:
+    def _consume(self, s: str, base: int) -> None:
         i = 0
         n = len(s)
-        base = self.offset
+        self._chunk, self._chunk_base = s, base
         try:
             while i < n:
                 tok = self._tok
@@ -342,6 +370,10 @@ class JsonStreamParser:
         path = self._tok_path
         if self._stack:
             self._place(self._stack[-1], value)
+            if self._held and len(self._stack) == 1 and not self._stack[0].is_object:
+                self._events.append(ValueEnd(path, value))
+                self._confirm()  # an array root's first element is complete JSON
+                return
         else:
             self._root = value
             self._has_root = True
@@ -362,6 +394,8 @@ class JsonStreamParser:
         else:
             path = ()
             self._started = True
+            if self.lenient and not self._after_fence:
+                self._hold(at)
         if c == "{" or c == "[":
             if len(stack) >= self.max_depth:
                 self._fail(f"nesting deeper than max_depth={self.max_depth}", at)
@@ -398,6 +432,47 @@ class JsonStreamParser:
         self._events.append(ValueEnd(frame.path, frame.container))
         if not self._stack:
             self.done = True
+        if self._held and len(self._stack) <= 1:
+            self._confirm()  # the root, or an array root's element, is complete JSON
+
+    # --- lenient: a root found in prose is held until it proves to be JSON ----------------
+    def _hold(self, at: int) -> None:
+        self._held = True
+        self._held_events = []
+        self._events = self._held_events
+        self._replay = [self._chunk[at - self._chunk_base :]]
+        self._replay_len = len(self._replay[0])
+        self._replay_base = at
+
+    def _confirm(self) -> None:
+        self._held = False
+        self._out.extend(self._held_events)
+        self._held_events = []
+        self._events = self._out
+        self._replay = []
+
+    def _rewind(self) -> None:
+        """Forget a false start: back to the prose before the root."""
+        self._error = None
+        self._held = False
+        self._held_events = []
+        self._events = self._out
+        self._replay = []
+        self._stack = []
+        self._root = None
+        self._has_root = False
+        self._started = False
+        self.done = False
+        self._tok = _NONE
+        self._tok_key = False
+        self._pieces = []
+        self._delta = []
+        self._esc = ""
+        self._hi = ""
+        self._comment = _C_NONE
+        self._text_cache = None
+        self._pre_last = "{"
+        self._ticks = 0
 
     def _structure(self, s: str, i: int, n: int, base: int) -> int:
         """Whitespace, punctuation and value starts (no token open)."""
@@ -447,6 +522,8 @@ class JsonStreamParser:
             if c != ":":
                 self._fail(f"expected ':' but got {c!r}", at)
             frame.state = _O_VALUE
+            if self._held and len(stack) == 1:
+                self._confirm()  # '{"key":' -- this is the JSON
         elif state == _O_VALUE:
             self._start_value(c, at)
         else:  # _A_VALUE_OR_END, _A_VALUE
