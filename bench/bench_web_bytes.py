@@ -28,8 +28,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from schemastream.events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
-from schemastream.patch import apply_patch, diff
+from schemastream.core import StreamSession
+from schemastream.events import FinalEvent, PartialEvent, StreamEvent
+from schemastream.patch import apply_patch
+from schemastream.schema import ResponseSpec
 from schemastream.web.encoder import WireEncoder, format_sse, jsonable, to_json_bytes
 
 
@@ -94,53 +96,15 @@ def chunks_of(text: str, size: int) -> Iterator[str]:
         yield text[i : i + size]
 
 
-def core_events(ideas: list[dict[str, str]], chunk: int) -> tuple[list[StreamEvent], str] | None:
-    """Events from the real core, if it is there and behaves like the contract says."""
-    try:
-        from schemastream.core import StreamSession  # type: ignore[attr-defined]
-        from schemastream.schema import ResponseSpec
-    except Exception:
-        return None
-    try:
-        session: Any = StreamSession(ResponseSpec.from_type(list[Idea]))
-        text = json.dumps({"items": ideas}, separators=(",", ":"))
-        events: list[StreamEvent] = []
-        for piece in chunks_of(text, chunk):
-            events.extend(session.feed(piece))
-        events.append(session.finish())
-    except Exception as exc:  # the core's API moved: fall back, but say so
-        print(f"(core session unusable here: {type(exc).__name__}: {exc}; using reference events)")
-        return None
-    return events, "schemastream core (StreamSession)"
-
-
-def reference_events(ideas: list[dict[str, str]], chunk: int) -> tuple[list[StreamEvent], str]:
-    """Snapshots as a model writes ``chunk`` characters at a time, diffed into ops."""
+def core_events(ideas: list[dict[str, str]], chunk: int) -> list[StreamEvent]:
+    """Events from the real core as a model writes the wrapped document ``chunk`` chars at a time."""
+    session = StreamSession(ResponseSpec.from_type(list[Idea]))
+    text = json.dumps({"items": ideas}, separators=(",", ":"))
     events: list[StreamEvent] = []
-    state: Any = None
-
-    def emit(snapshot: Any) -> None:
-        nonlocal state
-        ops = diff(state, snapshot)
-        if ops:
-            state = apply_patch(state, ops)
-            events.append(PartialEvent(partial=snapshot, ops=ops))
-
-    emit([])
-    done: list[dict[str, str]] = []
-    for i, idea in enumerate(ideas):
-        current: dict[str, str] = {}
-        for key in ("title", "blurb"):
-            text = idea[key]
-            for end in range(0, len(text) + 1, chunk):
-                current = {**current, key: text[:end]}
-                emit([*done, current])
-            current = {**current, key: text}
-            emit([*done, current])
-        done.append(dict(idea))
-        events.append(ItemEvent(index=i, item=Idea(**idea), pointer=f"/{i}"))
-    events.append(FinalEvent(value=[Idea(**d) for d in ideas], ops=[]))
-    return events, "reference generator (patch.diff of snapshots)"
+    for piece in chunks_of(text, chunk):
+        events.extend(session.feed(piece))
+    events.append(session.finish())
+    return events
 
 
 def snapshot_bytes(events: list[StreamEvent]) -> int:
@@ -230,8 +194,7 @@ def main() -> None:
 
     ideas = make_ideas(args.items)
     final = to_json_bytes(ideas)
-    got = core_events(ideas, args.chunk) or reference_events(ideas, args.chunk)
-    events, source = got
+    events, source = core_events(ideas, args.chunk), "schemastream core (StreamSession)"
     n_partial = sum(isinstance(e, PartialEvent) for e in events)
     print(
         f"{args.items} ideas, final JSON {len(final):,} bytes; {len(events):,} events ({n_partial:,} partial) from {source}"

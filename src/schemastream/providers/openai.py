@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import jiter
 
@@ -289,6 +289,14 @@ def _early(kind: str) -> ProviderError:
     return ProviderError(f"stream ended early: the connection closed before {what}")
 
 
+def _raise_as_sdk_error(openai: Any, exc: Exception, request: Any) -> NoReturn:
+    """Re-raise ``exc`` (inside its ``except``) as the SDK's own exception where one fits."""
+    err = _sdk_error(openai, exc, request)
+    if err is exc:
+        raise exc
+    raise err from exc
+
+
 def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
     """Map an error raised while reading the body to the SDK's own exception."""
     if isinstance(exc, _WireError):
@@ -381,10 +389,7 @@ class _FastStream(_Fast, DeltaStream):
             if self._closed:
                 return
             self.close()
-            err = _sdk_error(self._openai, exc, _http_request(self._resp))
-            if err is exc:
-                raise
-            raise err from exc
+            _raise_as_sdk_error(self._openai, exc, _http_request(self._resp))
         finally:
             if not self._closed:
                 self.close()
@@ -416,10 +421,7 @@ class _SdkStream(_Sdk, DeltaStream):
             if self._closed:
                 return
             self.close()
-            err = _sdk_error(self._openai, exc, _stream_request(self._stream))
-            if err is exc:
-                raise
-            raise err from exc
+            _raise_as_sdk_error(self._openai, exc, _stream_request(self._stream))
         if self._closed:
             return
         self.close()
@@ -477,10 +479,7 @@ class _AsyncFastStream(_Fast, AsyncDeltaStream):
             if self._closed:
                 return
             await self.aclose()
-            err = _sdk_error(self._openai, exc, _http_request(self._resp))
-            if err is exc:
-                raise
-            raise err from exc
+            _raise_as_sdk_error(self._openai, exc, _http_request(self._resp))
         await self.aclose()
         yield final
 
@@ -511,10 +510,7 @@ class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
             if self._closed:
                 return
             await self.aclose()
-            err = _sdk_error(self._openai, exc, _stream_request(self._stream))
-            if err is exc:
-                raise
-            raise err from exc
+            _raise_as_sdk_error(self._openai, exc, _stream_request(self._stream))
         if self._closed:
             return
         await self.aclose()
