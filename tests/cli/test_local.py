@@ -67,8 +67,8 @@ def test_demo_live_in_terminal_on_local_model() -> None:
     t = Tmux(width=100, height=50)
     try:
         t.start([sys.executable, "-m", "schemastream.cli", "demo"], env=cli_env(None))
-        screen = t.wait_for("#1 …", timeout=300)
-        assert "validation: streaming" in screen
+        # the first item in progress and the status line saying so, on one screen
+        t.wait_for(lambda s: "#1 …" in s and "validation: streaming" in s, timeout=300)
         t.wait_for("#1 ✓", timeout=300)
         out = t.wait_for("EXIT=", history=True, timeout=300)
         assert "EXIT=0" in out, out

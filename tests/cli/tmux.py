@@ -82,16 +82,33 @@ class Tmux:
     def wait_for(
         self, predicate: Callable[[str], bool] | str, timeout: float = 30.0, history: bool = False
     ) -> str:
-        """Poll the pane until ``predicate(text)`` (or the substring) holds; return the text."""
+        """Poll the pane until ``predicate(text)`` (or the substring) holds; return the text.
+
+        A capture can land while the terminal is half-way through drawing a frame, so once
+        the predicate holds the pane is re-read until two captures agree (at most 1 s); the
+        last capture that still satisfies the predicate is returned.
+        """
         check = (lambda s: predicate in s) if isinstance(predicate, str) else predicate
         deadline = time.monotonic() + timeout
         text = ""
         while time.monotonic() < deadline:
             text = self.capture(history=history)
             if check(text):
-                return text
+                return self._settle(text, check, history)
             time.sleep(0.05)
         raise AssertionError(f"pane never matched {predicate!r}; last capture:\n{text}")
+
+    def _settle(self, text: str, check: Callable[[str], bool], history: bool) -> str:
+        until = time.monotonic() + 1.0
+        while time.monotonic() < until:
+            time.sleep(0.05)
+            again = self.capture(history=history)
+            if not check(again):
+                return text  # the screen moved on: the earlier capture is the one asked for
+            if again == text:
+                return text
+            text = again
+        return text
 
     def kill(self) -> None:
         self._tmux("kill-server", check=False)

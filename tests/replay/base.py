@@ -355,16 +355,26 @@ class ReplayServer:
             if ex.disconnected:
                 return
             chunk = s.chunks[i]
+            # Count the chunk before handing it to the transport: a fast client can read it
+            # before `send` returns here, and must never see more than `chunks_sent` says.
+            if self.record:
+                with ex._cond:
+                    ex.sent.append(chunk)
+                    ex.bytes_sent += len(chunk)
+                    ex.log.append(("chunk", i))
+                    ex._cond.notify_all()
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if ex.disconnected:  # the write may have been dropped; don't count it
+                if self.record:
+                    with ex._cond:
+                        ex.sent.pop()
+                        ex.bytes_sent -= len(chunk)
+                        ex.log.remove(("chunk", i))
+                        if ex.disconnected_at is not None and ex.disconnected_at > len(ex.sent):
+                            at = ex.log.index(("disconnect", ex.disconnected_at))
+                            ex.disconnected_at = len(ex.sent)
+                            ex.log[at] = ("disconnect", ex.disconnected_at)
                 return
-            if not self.record:
-                continue
-            with ex._cond:
-                ex.sent.append(chunk)
-                ex.bytes_sent += len(chunk)
-                ex.log.append(("chunk", i))
-                ex._cond.notify_all()
         if s.drop_after is not None and s.drop_after <= len(s.chunks):
             ex.dropped = True
             ex._note("drop", ex.chunks_sent)

@@ -18,7 +18,9 @@ Wire events (``data`` is a JSON object):
 
 Every message has an id (1, 2, 3, ... per response). Several events that are ready at once
 are coalesced: their patches are merged into one ``patch`` message (a minimal diff of the
-merged change, so a string that grew over ten events is one ``append``).
+merged change, so a string that grew over ten events is one ``append``), followed by the
+batch's ``item`` messages. An ``item`` message therefore never precedes the value it names,
+but the patch before it may already carry the start of the next element.
 """
 
 from __future__ import annotations
@@ -254,7 +256,7 @@ class WireEncoder:
         self._pending_items = []
 
     def encode(self, events: Iterable[StreamEvent]) -> list[WireMessage]:
-        """Messages for events that arrived together (patches merged, order kept)."""
+        """Messages for events that arrived together (patches merged, then the items)."""
         out: list[WireMessage] = []
         for ev in events:
             if self.finished:
