@@ -143,23 +143,33 @@ class JsonStreamParser:
             self._flush_delta()
         return self._out
 
-    def close(self) -> Any:
-        """End of input: return the final value, or raise if the document is incomplete."""
+    def finish(self) -> list[JsonEvent]:
+        """End of input: return the events it completes, or raise if the document is incomplete.
+
+        Only a number at the root ends here (``12`` has no delimiter after it), so the list
+        is its ``ValueEnd`` or empty. Idempotent; :meth:`close` calls it.
+        """
         if self._error is not None:
             raise JsonStreamError(self._error.message, self._error.offset)
+        out: list[JsonEvent] = []
         if self._decoder is not None:
             try:
                 tail = self._decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
                 self._fail(f"invalid UTF-8 ({exc.reason})", self.offset)
             if tail:
-                self.feed(tail)
+                out.extend(self.feed(tail))
         if not self.done and self._tok == _NUMBER and not self._stack:
-            self._events = []
+            self._events = out
             self._end_number(self.offset)
         if not self.done:
             what = "empty document" if not self._started else "unexpected end of document"
             self._fail(what, self.offset)
+        return out
+
+    def close(self) -> Any:
+        """End of input: return the final value, or raise if the document is incomplete."""
+        self.finish()
         return self._root
 
     @property
