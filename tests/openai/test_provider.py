@@ -377,6 +377,37 @@ def test_eof_after_finish_reason_without_done_is_accepted(
     assert json.loads(text_of(deltas)) == DOC and deltas[-1].finish_reason == "stop"
 
 
+def test_eof_between_finish_reason_and_usage_is_a_provider_error(
+    server: ReplayServer, sync_client: openai.OpenAI
+) -> None:
+    """Usage was requested and never came, nor [DONE]: the body was cut, not complete."""
+    server.add(oa.chat_tool_script(DOC, name=SPEC.name, usage=None, done=False))
+    with pytest.raises(ProviderError, match="ended early"):
+        collect(OpenAIProvider(sync_client), Mode.TOOLS)
+    assert server.last.json["stream_options"] == {"include_usage": True}
+
+
+def test_eof_after_finish_reason_without_usage_requested_is_accepted(
+    server: ReplayServer, sync_client: openai.OpenAI
+) -> None:
+    server.add(
+        oa.chat_tool_script(DOC, name=SPEC.name, usage=None, include_usage=False, done=False)
+    )
+    deltas = collect(
+        OpenAIProvider(sync_client), Mode.TOOLS, stream_options={"include_usage": False}
+    )
+    assert json.loads(text_of(deltas)) == DOC and deltas[-1].finish_reason == "stop"
+    assert deltas[-1].usage is None
+
+
+async def test_async_eof_between_finish_reason_and_usage_is_a_provider_error(
+    server: ReplayServer, async_client: openai.AsyncOpenAI
+) -> None:
+    server.add(oa.chat_tool_script(DOC, name=SPEC.name, usage=None, done=False))
+    with pytest.raises(ProviderError, match="ended early"):
+        await acollect(OpenAIProvider(async_client), Mode.TOOLS)
+
+
 @pytest.mark.parametrize("mode", [Mode.TOOLS, Mode.RESPONSES_JSON_SCHEMA])
 @pytest.mark.parametrize("fast", [True, False])
 def test_dropped_connection(

@@ -107,10 +107,11 @@ def _error_message(err: Any, default: str) -> str:
 class _ChatDecoder:
     """``chat.completion.chunk`` dicts -> deltas. ``final()`` once ``[DONE]`` arrived."""
 
-    __slots__ = ("tools", "tool_index", "finish", "usage", "refusal", "done")
+    __slots__ = ("tools", "tool_index", "finish", "usage", "refusal", "done", "expect_usage")
 
-    def __init__(self, mode: Mode) -> None:
+    def __init__(self, mode: Mode, expect_usage: bool = False) -> None:
         self.tools = mode == Mode.TOOLS
+        self.expect_usage = expect_usage  # stream_options.include_usage: a usage chunk is due
         self.tool_index: int | None = None
         self.finish: FinishReason | None = None
         self.usage: Usage | None = None
@@ -176,8 +177,13 @@ class _ChatDecoder:
         return Delta(finish_reason=finish or "stop", refusal=refusal, usage=self.usage)
 
     def result(self) -> Delta:
-        """The last delta once the body ended (done at ``[DONE]`` or a finish reason)."""
-        if not self.done and self.finish is None:
+        """The last delta once the body ended.
+
+        Done at ``[DONE]``. Without it (some OpenAI-compatible servers omit it) the body
+        counts as complete only if a finish reason arrived and, when usage was requested,
+        the usage chunk that follows it: anything less is a cut connection.
+        """
+        if not self.done and (self.finish is None or (self.expect_usage and self.usage is None)):
             raise _early("chat")
         return self.final()
 
@@ -239,8 +245,15 @@ class _ResponsesDecoder:
         return self.last
 
 
-def _decoder(kind: str, mode: Mode) -> _ChatDecoder | _ResponsesDecoder:
-    return _ChatDecoder(mode) if kind == "chat" else _ResponsesDecoder(mode)
+def _decoder(request: Request, *, sees_done: bool = True) -> _ChatDecoder | _ResponsesDecoder:
+    """The decoder for ``request``'s endpoint. ``sees_done=False``: the SDK's Stream swallows
+    ``[DONE]``, so a missing usage chunk cannot tell a cut body from a server that ignores
+    ``stream_options`` there; only a missing finish reason counts as cut."""
+    if request.kind != "chat":
+        return _ResponsesDecoder(request.mode)
+    options = request.kwargs.get("stream_options") or {}
+    expect_usage = sees_done and bool(options.get("include_usage"))
+    return _ChatDecoder(request.mode, expect_usage=expect_usage)
 
 
 def _done_tail(line: bytes) -> bytes | None:
@@ -261,9 +274,9 @@ class _FastDecoder:
 
     __slots__ = ("chat", "dec", "event")
 
-    def __init__(self, kind: str, mode: Mode) -> None:
-        self.chat = kind == "chat"
-        self.dec = _decoder(kind, mode)
+    def __init__(self, request: Request) -> None:
+        self.chat = request.kind == "chat"
+        self.dec = _decoder(request)
         self.event = self.dec.event
 
     def text(self, data: bytes) -> str | None:
@@ -349,23 +362,21 @@ def _to_dict(obj: Any) -> Any:
 class _Fast:
     """State of a fast stream (sync or async): the raw response ``resp`` of ``cm``."""
 
-    def __init__(self, openai: Any, cm: Any, resp: Any, kind: str, mode: Mode) -> None:
+    def __init__(self, openai: Any, cm: Any, resp: Any, request: Request) -> None:
         self._openai = openai
         self._cm = cm
         self._resp = resp
-        self._kind = kind
-        self._mode = mode
+        self._request = request
         self._closed = False
 
 
 class _Sdk:
     """State of an SDK-object stream (sync or async)."""
 
-    def __init__(self, openai: Any, stream: Any, kind: str, mode: Mode) -> None:
+    def __init__(self, openai: Any, stream: Any, request: Request) -> None:
         self._openai = openai
         self._stream = stream
-        self._kind = kind
-        self._mode = mode
+        self._request = request
         self._closed = False
 
 
@@ -373,7 +384,7 @@ class _FastStream(_Fast, DeltaStream):
     """Raw SSE bytes from ``with_streaming_response`` decoded with jiter."""
 
     def __iter__(self) -> Iterator[Delta]:
-        fast = _FastDecoder(self._kind, self._mode)
+        fast = _FastDecoder(self._request)
         try:
             for text in fast.texts(self._resp.iter_bytes()):
                 yield Delta(text)
@@ -409,7 +420,7 @@ class _SdkStream(_Sdk, DeltaStream):
     """Fallback: iterate the SDK's own ``Stream`` of chunk / event objects."""
 
     def __iter__(self) -> Iterator[Delta]:
-        dec = _decoder(self._kind, self._mode)
+        dec = _decoder(self._request, sees_done=False)
         try:
             for obj in self._stream:
                 text = dec.event(_to_dict(obj))
@@ -452,7 +463,7 @@ class _AsyncFastStream(_Fast, AsyncDeltaStream):
         return self._run()
 
     async def _run(self) -> AsyncIterator[Delta]:
-        fast = _FastDecoder(self._kind, self._mode)
+        fast = _FastDecoder(self._request)
         text_of = fast.text
         sse = SSEDecoder()
         try:
@@ -498,7 +509,7 @@ class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
         return self._run()
 
     async def _run(self) -> AsyncIterator[Delta]:
-        dec = _decoder(self._kind, self._mode)
+        dec = _decoder(self._request, sees_done=False)
         try:
             async for obj in self._stream:
                 text = dec.event(_to_dict(obj))
@@ -697,8 +708,8 @@ class OpenAIProvider(Provider):
         if raw is not None:
             cm = raw.create(**request.kwargs)
             resp = cm.__enter__()  # raises the SDK's APIStatusError subclasses on non-2xx
-            return _FastStream(openai, cm, resp, request.kind, request.mode)
-        return _SdkStream(openai, endpoint.create(**request.kwargs), request.kind, request.mode)
+            return _FastStream(openai, cm, resp, request)
+        return _SdkStream(openai, endpoint.create(**request.kwargs), request)
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
@@ -709,9 +720,9 @@ class OpenAIProvider(Provider):
         if raw is not None:
             cm = raw.create(**request.kwargs)
             resp = await cm.__aenter__()
-            return _AsyncFastStream(openai, cm, resp, request.kind, request.mode)
+            return _AsyncFastStream(openai, cm, resp, request)
         stream = await endpoint.create(**request.kwargs)
-        return _AsyncSdkStream(openai, stream, request.kind, request.mode)
+        return _AsyncSdkStream(openai, stream, request)
 
 
 def _is_async_client(client: Any) -> bool:
