@@ -138,6 +138,10 @@ def _genai_client(server: ReplayServer, use_async: bool) -> Any:
     return ss.from_genai(G.make_client(server), use_async=use_async)
 
 
+def _genai_aiohttp_client(server: ReplayServer, use_async: bool) -> Any:
+    return ss.from_genai(G.make_client(server, async_transport="aiohttp"), use_async=use_async)
+
+
 def _genai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
     return G.text_chunks(pieces, finish_reason="STOP" if finish == "stop" else "MAX_TOKENS")
 
@@ -197,6 +201,18 @@ WIRES = [
             sdk_error=_genai_sdk_error,
         ),
         id="genai",
+    ),
+    pytest.param(  # the async client reads through aiohttp (sync is the same as "genai")
+        Wire(
+            "genai",
+            _genai_aiohttp_client,
+            _genai_chunks,
+            first_piece=0,
+            refusal=_genai_refusal,
+            http_error=lambda status: G.http_error(status, "nope"),
+            sdk_error=_genai_sdk_error,
+        ),
+        id="genai-aiohttp",
     ),
 ]
 

@@ -321,15 +321,17 @@ def test_close_cuts_the_connection(server: ReplayServer, idea_spec: ResponseSpec
     assert ex.disconnected and ex.chunks_sent == 1 and not ex.completed
 
 
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 async def test_async_aclose_cuts_the_connection(
-    server: ReplayServer, idea_spec: ResponseSpec
+    server: ReplayServer, idea_spec: ResponseSpec, transport: str
 ) -> None:
     """google-genai 3.6's own async stream keeps the response open after ``aclose()`` (until
-    garbage collection); ours closes it at once."""
+    garbage collection); ours closes it at once, the socket included, before returning (the
+    test then blocks the event loop, so nothing could finish the close later)."""
     script = G.text_script(PIECES)
     script.gate(1)
     server.add(script)
-    provider = GenAIProvider(G.make_client(server, use_async=True))
+    provider = GenAIProvider(G.make_client(server, use_async=True, async_transport=transport))
     stream = await provider.aopen_stream(_request(provider, idea_spec))
     it = stream.__aiter__()
     assert (await it.__anext__()).text == PIECES[0]
@@ -339,10 +341,13 @@ async def test_async_aclose_cuts_the_connection(
     assert ex.disconnected and ex.chunks_sent == 1 and not ex.completed
 
 
-async def test_async_stream_and_errors(server: ReplayServer, idea_spec: ResponseSpec) -> None:
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_async_stream_and_errors(
+    server: ReplayServer, idea_spec: ResponseSpec, transport: str
+) -> None:
     server.add(G.text_script(PIECES), G.http_error(404, "no such model"))
     server.add(Script(chunks=G.text_chunks(PIECES), truncate_after=2))
-    provider = GenAIProvider(G.make_client(server), use_async=True)
+    provider = GenAIProvider(G.make_client(server, async_transport=transport), use_async=True)
     request = _request(provider, idea_spec)
     with pytest.raises(TypeError, match="async"):
         provider.open_stream(request)

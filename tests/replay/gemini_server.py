@@ -152,16 +152,33 @@ def http_error(status: int = 400, message: str = "bad request") -> Script:
     )
 
 
-def make_client(server: ReplayServer, *, use_async: bool = False) -> Any:
-    """A ``genai.Client`` (or its ``.aio``) pointed at the replay server, without retries."""
+def make_client(
+    server: ReplayServer, *, use_async: bool = False, async_transport: str = "httpx"
+) -> Any:
+    """A ``genai.Client`` (or its ``.aio``) pointed at the replay server, without retries.
+
+    ``async_transport``: what the async client reads with. google-genai picks aiohttp by
+    itself whenever aiohttp is installed (and httpx otherwise), so both are tested.
+    """
     from google import genai
     from google.genai import types
 
+    args: dict[str, Any] = {}
+    if async_transport == "httpx":
+        import httpx
+
+        args["async_client_args"] = {"transport": httpx.AsyncHTTPTransport()}
+    else:
+        assert async_transport == "aiohttp", async_transport
+        import aiohttp  # noqa: F401 - a dev dependency; google-genai uses it when importable
     client = genai.Client(
         api_key="test",
         http_options=types.HttpOptions(
             base_url=server.url,
             retry_options=types.HttpRetryOptions(attempts=1),
+            **args,
         ),
     )
+    if use_async and async_transport == "aiohttp":
+        assert client._api_client._use_aiohttp()
     return client.aio if use_async else client

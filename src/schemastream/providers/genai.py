@@ -20,8 +20,10 @@ the outer one does not close the HTTP response (seen with 3.6: ``aclose()`` on t
 left the response open until garbage collection). So this provider issues the very same request
 through the SDK's own API client (``_build_request`` + ``_request(stream=True)``: same URL, auth,
 headers, retries, ``http_options`` and error classes) and reads the SSE body itself; ``close()``
-/ ``aclose()`` close that HTTP response at once. If a future SDK lacks those internals, the
-public ``generate_content_stream`` is used instead (closing is then best effort).
+/ ``aclose()`` close that HTTP response at once. The body may be an httpx response, or an
+aiohttp one (the SDK's async client uses aiohttp whenever it is installed); both are read and
+closed here, and both are tested. If a future SDK lacks those internals, the public
+``generate_content_stream`` is used instead (closing is then best effort).
 
 Finish reasons: ``STOP`` -> ``"stop"``; ``MAX_TOKENS`` -> ``"length"``; ``SAFETY``,
 ``RECITATION``, ``PROHIBITED_CONTENT``, ``BLOCKLIST``, ``SPII``... and a blocked prompt
@@ -34,6 +36,7 @@ stream then finishes with ``"length"``). A body that ends without a finish reaso
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -373,8 +376,11 @@ async def _aiter_raw(raw: Any) -> AsyncIterator[bytes]:
 async def _aclose_raw(raw: Any) -> None:
     if hasattr(raw, "aclose"):
         await raw.aclose()
-    else:  # aiohttp: close() is sync and cuts the connection
+    else:
+        # aiohttp: close() drops the connection, but asyncio closes the socket only on the
+        # loop's next iteration; yield once so it is gone (FIN sent) when aclose() returns.
         raw.close()
+        await asyncio.sleep(0)
 
 
 class _Shell:
