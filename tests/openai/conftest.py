@@ -37,8 +37,15 @@ def sync_client(server: ReplayServer) -> Iterator[openai.OpenAI]:
     client.close()
 
 
-@pytest.fixture
-async def async_client(server: ReplayServer) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def async_client(
+    server: ReplayServer, request: pytest.FixtureRequest
+) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The SDK's default httpx transport, and its aiohttp one (``DefaultAioHttpClient``, the
+    ``openai[aiohttp]`` extra) that users pick for throughput: closing must work over both."""
+    http_client = openai.DefaultAioHttpClient() if request.param == "aiohttp" else None
+    client = openai.AsyncOpenAI(
+        base_url=server.url + "/v1", api_key="test", max_retries=0, http_client=http_client
+    )
     yield client
     await client.close()
