@@ -113,6 +113,11 @@ def _anthropic_client(server: ReplayServer, use_async: bool) -> Any:
     return ss.from_anthropic(A.make_client(server, use_async=use_async))
 
 
+def _anthropic_aiohttp_client(server: ReplayServer, use_async: bool) -> Any:
+    client = A.make_client(server, use_async=use_async, async_transport="aiohttp")
+    return ss.from_anthropic(client)
+
+
 def _anthropic_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
     stop = "tool_use" if finish == "stop" else "max_tokens"
     return A.tool_chunks(pieces, name=name, stop_reason=stop)
@@ -189,6 +194,18 @@ WIRES = [
             sdk_error=_anthropic_sdk_error,
         ),
         id="anthropic",
+    ),
+    pytest.param(  # the async client over the SDK's aiohttp transport (sync as "anthropic")
+        Wire(
+            "anthropic",
+            _anthropic_aiohttp_client,
+            _anthropic_chunks,
+            first_piece=3,
+            refusal=_anthropic_refusal,
+            http_error=lambda status: A.http_error(status, "rate_limit_error", "nope"),
+            sdk_error=_anthropic_sdk_error,
+        ),
+        id="anthropic-aiohttp",
     ),
     pytest.param(
         Wire(

@@ -184,9 +184,18 @@ def http_error(
     )
 
 
-def make_client(server: ReplayServer, *, use_async: bool = False) -> Any:
-    """An ``anthropic.Anthropic`` / ``AsyncAnthropic`` pointed at the replay server (no retries)."""
+def make_client(
+    server: ReplayServer, *, use_async: bool = False, async_transport: str = "httpx"
+) -> Any:
+    """An ``anthropic.Anthropic`` / ``AsyncAnthropic`` pointed at the replay server (no retries).
+
+    ``async_transport="aiohttp"``: the SDK's ``DefaultAioHttpClient`` (``anthropic[aiohttp]``).
+    """
     import anthropic
 
-    cls = anthropic.AsyncAnthropic if use_async else anthropic.Anthropic
-    return cls(base_url=server.url, api_key="test", max_retries=0)
+    if not use_async:
+        return anthropic.Anthropic(base_url=server.url, api_key="test", max_retries=0)
+    http_client = anthropic.DefaultAioHttpClient() if async_transport == "aiohttp" else None
+    return anthropic.AsyncAnthropic(
+        base_url=server.url, api_key="test", max_retries=0, http_client=http_client
+    )

@@ -44,6 +44,7 @@ from .base import (
     import_sdk,
     is_transport_error,
     reask_feedback,
+    settle_close,
     shutdown_connection,
     text_of,
     unsupported_mode,
@@ -356,6 +357,7 @@ class _AsyncAnthropicDeltaStream(_Shell, AsyncDeltaStream):
         if not self._closed:
             self._closed = True
             await self._response.close()
+            await settle_close()
 
 
 def _is_async_client(client: Any) -> bool:

@@ -9,6 +9,7 @@ lives once in the core and in :mod:`schemastream.stream`.
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -138,6 +139,17 @@ def shutdown_connection(response: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+async def settle_close() -> None:
+    """Yield to the event loop once after closing an async response.
+
+    Over aiohttp (google-genai's async default when aiohttp is installed; the SDKs'
+    ``DefaultAioHttpClient``) ``close()`` only schedules the socket's close for the loop's
+    next iteration. Awaiting this in ``AsyncDeltaStream.aclose`` means the FIN has gone out
+    when ``aclose()`` returns, even if the caller then blocks the loop.
+    """
+    await asyncio.sleep(0)
 
 
 # -- helpers shared by the provider modules ---------------------------------------------------

@@ -36,7 +36,6 @@ stream then finishes with ``"length"``). A body that ends without a finish reaso
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -61,6 +60,7 @@ from .base import (
     import_sdk,
     is_transport_error,
     reask_feedback,
+    settle_close,
     shutdown_connection,
     text_of,
     unsupported_mode,
@@ -376,11 +376,9 @@ async def _aiter_raw(raw: Any) -> AsyncIterator[bytes]:
 async def _aclose_raw(raw: Any) -> None:
     if hasattr(raw, "aclose"):
         await raw.aclose()
-    else:
-        # aiohttp: close() drops the connection, but asyncio closes the socket only on the
-        # loop's next iteration; yield once so it is gone (FIN sent) when aclose() returns.
+    else:  # aiohttp: close() is sync
         raw.close()
-        await asyncio.sleep(0)
+    await settle_close()
 
 
 class _Shell:

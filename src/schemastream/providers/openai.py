@@ -40,6 +40,7 @@ from .base import (
     format_errors,
     import_sdk,
     is_transport_error,
+    settle_close,
     shutdown_connection,
 )
 
@@ -502,6 +503,7 @@ class _AsyncFastStream(_Fast, AsyncDeltaStream):
             await self._resp.close()
         finally:
             await self._cm.__aexit__(None, None, None)
+            await settle_close()
 
 
 class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
@@ -532,6 +534,7 @@ class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
             return
         self._closed = True
         await self._stream.close()
+        await settle_close()
 
 
 # -- the provider ----------------------------------------------------------------------------
