@@ -27,7 +27,9 @@ API
 JSON-encoded compactly. ``rechunk(bytes, n)`` splits a byte string into n-byte network writes.
 
 ``ReplayServer`` -- ``with ReplayServer() as server:`` (or the ``replay_server`` pytest
-fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port.
+fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port;
+``ReplayServer(http2=True)`` runs hypercorn instead, which also speaks HTTP/2 (h2c with prior
+knowledge, what ``httpx.Client(http1=False, http2=True)`` sends).
 
     server.url                     # "http://127.0.0.1:PORT"
     server.add(script, ...)        # queue scripts; each request takes the next one (FIFO);
@@ -180,7 +182,11 @@ class ReplayServer:
         fallback: Callable[[str, Any], Script] | None = None,
         *,
         record: bool = True,
+        http2: bool = False,
     ) -> None:
+        self.http2 = http2
+        self._h2_stop = threading.Event()
+        self._h2_started = threading.Event()
         self._queue: deque[Script] = deque(scripts)
         self.fallback = fallback
         self.record = record
@@ -220,6 +226,8 @@ class ReplayServer:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> ReplayServer:
+        if self.http2:
+            return self._start_hypercorn()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -247,7 +255,50 @@ class ReplayServer:
             time.sleep(0.005)
         return self
 
+    def _start_hypercorn(self) -> ReplayServer:
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        config = Config()
+        config.bind = [f"127.0.0.1:{self.port}"]
+        config.accesslog = config.errorlog = None
+        config.graceful_timeout = 1
+
+        async def until_stopped() -> None:
+            self._h2_started.set()
+            while not self._h2_stop.is_set():
+                await asyncio.sleep(0.01)
+
+        async def main() -> None:
+            await serve(self._app, config, shutdown_trigger=until_stopped)  # type: ignore[arg-type]
+
+        self._thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while True:  # listening once a connection is accepted
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("replay server (hypercorn) did not start")
+            if self._h2_started.is_set():
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+                ):
+                    return self
+            time.sleep(0.01)
+
     def stop(self) -> None:
+        if self.http2:
+            for ex in self.exchanges:
+                for ev in ex.script.gates.values():
+                    ev.set()
+            self._h2_stop.set()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            return
         if self._server is not None:
             # open every gate so handlers finish
             for ex in self.exchanges:

@@ -129,6 +129,9 @@ def shutdown_connection(response: Any) -> None:
     if getattr(http, "is_closed", False):
         return  # fully read: leave the pooled keep-alive connection alone
     extensions = getattr(http, "extensions", None) or {}
+    if isinstance(extensions, dict) and extensions.get("http_version") not in (None, b"HTTP/1.1"):
+        # HTTP/2: the socket carries other requests too; close() resets just this stream
+        return
     stream = extensions.get("network_stream") if isinstance(extensions, dict) else None
     sock = stream.get_extra_info("socket") if stream is not None else None
     if sock is None:
