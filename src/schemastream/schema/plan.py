@@ -85,7 +85,9 @@ class Node:
         checks = [m for m in self.metadata if not isinstance(m, _VALIDATOR_TYPES)]
         tp: Any = self.annotation
         if checks:
-            tp = Annotated.__class_getitem__((tp, *checks))  # type: ignore[attr-defined]
+            params = (tp, *checks)
+            # Subscription, not Annotated.__class_getitem__: that is gone in Python 3.13.
+            tp = Annotated[params]  # type: ignore[valid-type]
         return TypeAdapter(tp)
 
     # --- early checks -------------------------------------------------------------------
