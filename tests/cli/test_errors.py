@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+import json
+import os
 import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-import schemastream
-from schemastream.cli import ExitCode, app, load_schema
-from schemastream.errors import (
-    ConfigurationError,
-    IncompleteOutputError,
-    ProviderError,
-    RefusalError,
-    StreamValidationError,
+from schemastream.cli import ExitCode, app
+from tests.replay.base import ReplayServer, Script
+from tests.replay.openai_server import (
+    chat_content_frames,
+    chat_content_script,
+    error_script,
+    responses_refusal_script,
+    responses_text_frames,
+    responses_text_script,
 )
-from schemastream.events import PartialEvent
 
-from .fakes import FakeClient, FakeStream, idea_events
+from .replay_helpers import DOC, IDEAS, gate_after
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "schemas" / "ideas.py"
+MODEL = "openai/gpt-4o-mini"
+
+
+@dataclass
+class Replay:
+    server: ReplayServer
+
+
+@pytest.fixture
+def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[Replay]:
+    """The OpenAI replay server on 127.0.0.1; ``--model openai/...`` talks to it."""
+    with ReplayServer() as server:
+        for key in [k for k in os.environ if k.startswith("OPENAI_")]:
+            monkeypatch.delenv(key)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-replay")
+        monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
+        yield Replay(server)
 
 
 def invoke(*args: str) -> Any:
@@ -94,7 +116,7 @@ def test_schema_import_of_missing_module(tmp_path: Path) -> None:
     assert "ModuleNotFoundError: No module named 'no_such_module_xyz'" in r.stderr
 
 
-def test_schema_sibling_import_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_schema_sibling_import_works(tmp_path: Path, replay: Replay) -> None:
     write(
         tmp_path,
         "base_models_cli.py",
@@ -103,13 +125,9 @@ def test_schema_sibling_import_works(tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = write(
         tmp_path, "child.py", "from base_models_cli import Base\nclass Child(Base):\n    y: int\n"
     )
-    child = load_schema(f"{path}:Child")
-    fake = FakeClient(FakeStream(steps=[], final=child(x=1, y=2)))
-    monkeypatch.setattr(schemastream, "from_provider", lambda model, **kw: fake, raising=False)
-    r = invoke("run", "hi", "--schema", f"{path}:Child", "--json", "--model", "openai/m")
+    replay.server.add(responses_text_script({"x": 1, "y": 2}))
+    r = invoke("run", "hi", "--schema", f"{path}:Child", "--json", "--model", MODEL)
     assert r.exit_code == 0, r.output
-    import json
-
     assert json.loads(r.stdout) == {"x": 1, "y": 2}
 
 
@@ -153,141 +171,122 @@ def test_help_lists_exit_codes() -> None:
             assert code in r.stdout
 
 
-# -- errors from the provider / stream (fake client) ------------------------------------------
+# -- errors from the provider and the stream: the real client, SDK and replay server -------
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeClient:
-    client = FakeClient(FakeStream(steps=[]))
-    seen: list[str] = []
-
-    def from_provider(model: str, **kw: Any) -> FakeClient:
-        seen.append(model)
-        return client
-
-    monkeypatch.setattr(schemastream, "from_provider", from_provider, raising=False)
-    client.seen = seen  # type: ignore[attr-defined]
-    return client
-
-
-def test_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def from_provider(model: str, **kw: Any) -> Any:
-        raise ConfigurationError(f"unknown provider in {model!r}; use openai/..., local")
-
-    monkeypatch.setattr(schemastream, "from_provider", from_provider, raising=False)
+def test_configuration_error() -> None:
     r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--model", "nope/x")
     assert r.exit_code == ExitCode.CONFIG == 6
-    assert "unknown provider in 'nope/x'" in r.stderr
+    assert "unknown provider 'nope'" in r.stderr
     assert "Traceback" not in r.output
 
 
-def test_validation_failure_shows_path_and_constraint(fake: FakeClient) -> None:
-    err = StreamValidationError(
-        [
-            {
-                "type": "string_too_long",
-                "loc": (1, "blurb"),
-                "msg": "String should have at most 140 characters",
-                "input": "x" * 141,
-                "ctx": {"max_length": 140},
-            }
-        ]
-    )
-    fake.stream.steps = [PartialEvent([{"title": "A", "blurb": "x"}]), err]
-    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--model", "openai/m")
-    assert r.exit_code == ExitCode.VALIDATION == 7
+def test_validation_failure_shows_path_and_constraint(replay: Replay) -> None:
+    bad = {"items": [IDEAS[0], {"title": "Too long", "blurb": "x" * 400}]}
+    script = Script(chunks=chat_content_frames(bad, 8), gate_timeout=30)
+    gate_after(script, "x" * 150)  # the rest is held back: the CLI must hang up by itself
+    replay.server.add(script)
+    r = invoke(
+        "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--mode", "json_schema",
+        "--model", MODEL,
+    )  # fmt: skip
+    assert r.exit_code == ExitCode.VALIDATION == 7, r.output
     assert "validation failed" in r.stderr
     assert "[1].blurb" in r.stderr
     assert "string_too_long max_length=140" in r.stderr
-    assert fake.stream.closed
     assert "failed" in r.stdout  # the last frame's status line
+    ex = replay.server.last
+    assert ex.done.wait(10) and ex.disconnected and ex.chunks_sent < ex.total_chunks
 
 
-def test_incomplete_output(fake: FakeClient) -> None:
-    fake.stream.steps = [IncompleteOutputError("the model hit max_tokens", completed_items=[1, 2])]
-    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--max-tokens", "5")
-    assert r.exit_code == ExitCode.INCOMPLETE == 8
-    assert "incomplete output" in r.stderr and "2 item(s)" in r.stderr
-    assert fake.stream.kwargs["max_tokens"] == 5
-    assert fake.stream.closed
-
-
-@pytest.mark.parametrize(
-    "exc", [RefusalError("no"), ProviderError("stream ended without [DONE]"), OSError("reset")]
-)
-def test_provider_errors(fake: FakeClient, exc: BaseException) -> None:
-    fake.stream.steps = [exc]
-    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--json")
-    assert r.exit_code == ExitCode.PROVIDER == 9
-    assert str(exc) in r.stderr
-    assert r.stdout == ""
-    assert fake.stream.closed
-
-
-def test_keyboard_interrupt_closes_stream(fake: FakeClient) -> None:
-    fake.stream.steps = [PartialEvent([{"title": "Hal"}]), KeyboardInterrupt()]
-    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list")
-    assert r.exit_code == ExitCode.INTERRUPTED == 130
-    assert "interrupted" in r.stderr
-    assert fake.stream.closed
-
-
-# -- success with the fake ---------------------------------------------------------------------
-
-
-def test_json_output_and_call_arguments(fake: FakeClient) -> None:
-    Idea = load_schema(f"{EXAMPLE}:Idea")
-    ideas = [Idea(title="Share notes", blurb="b1"), Idea(title="Voice memos", blurb="b2")]
-    fake.stream.steps = idea_events(ideas)
-    fake.stream.final = ideas
-    r = invoke(
-        "run",
-        "ideas please",
-        "--schema",
-        f"{EXAMPLE}:Idea",
-        "--list",
-        "--max-items",
-        "2",
-        "--model",
-        "openai/gpt-4o-mini",
-        "--json",
+def test_incomplete_output_and_max_tokens(replay: Replay) -> None:
+    text = json.dumps(DOC, separators=(",", ":"))
+    text = text[: text.index('{"title":"Student') + 12]  # two items complete, then cut short
+    replay.server.add(
+        Script(chunks=responses_text_frames(text, 6, incomplete_reason="max_output_tokens"))
     )
+    r = invoke(
+        "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--max-tokens", "5",
+        "--model", MODEL,
+    )  # fmt: skip
+    assert r.exit_code == ExitCode.INCOMPLETE == 8, r.output
+    assert "incomplete output" in r.stderr and "2 item(s)" in r.stderr
+    assert replay.server.last.json["max_output_tokens"] == 5
+
+
+def test_refusal(replay: Replay) -> None:
+    replay.server.add(responses_refusal_script("I can't help with that."))
+    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--json", "--model", MODEL)
+    assert r.exit_code == ExitCode.PROVIDER == 9, r.output
+    assert "I can't help with that." in r.stderr
+    assert r.stdout == ""
+
+
+def test_stream_ends_early(replay: Replay) -> None:
+    # the body ends cleanly mid-document: no finish_reason, no [DONE]
+    replay.server.add(chat_content_script(DOC, 6, truncate_after=4))
+    r = invoke(
+        "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--json", "--mode",
+        "json_schema", "--model", MODEL,
+    )  # fmt: skip
+    assert r.exit_code == ExitCode.PROVIDER, r.output
+    assert "ended" in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == ""
+
+
+def test_connection_dropped(replay: Replay) -> None:
+    replay.server.add(chat_content_script(DOC, 6, drop_after=3))
+    r = invoke(
+        "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--json", "--mode",
+        "json_schema", "--model", MODEL,
+    )  # fmt: skip
+    assert r.exit_code == ExitCode.PROVIDER, r.output
+    assert "error" in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == ""
+
+
+def test_http_error(replay: Replay) -> None:
+    replay.server.add(error_script(400, "the replay server says no"))
+    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--json", "--model", MODEL)
+    assert r.exit_code == ExitCode.PROVIDER, r.output
+    assert "the replay server says no" in r.stderr and r.stdout == ""
+
+
+# -- success ------------------------------------------------------------------------------------
+
+
+def test_json_output_and_request(replay: Replay) -> None:
+    script = Script(chunks=responses_text_frames(DOC, 30), gate_timeout=30)
+    gate_after(script, '{"title":"Stud')  # held back: max_items=2 must hang up by itself
+    replay.server.add(script)
+    r = invoke(
+        "run", "ideas please", "--schema", f"{EXAMPLE}:Idea", "--list", "--max-items", "2",
+        "--model", MODEL, "--json",
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
-    import json
-
-    assert json.loads(r.stdout) == [i.model_dump() for i in ideas]
-    kw = fake.stream.kwargs
-    assert kw["model"] == "gpt-4o-mini"
-    assert kw["max_items"] == 2
-    assert kw["messages"] == [{"role": "user", "content": "ideas please"}]
-    assert fake.seen == ["openai/gpt-4o-mini"]  # type: ignore[attr-defined]
+    assert json.loads(r.stdout) == IDEAS[:2]
+    ex = replay.server.last
+    assert ex.json["model"] == "gpt-4o-mini"
+    assert ex.json["input"] == [{"role": "user", "content": "ideas please"}]
+    assert ex.done.wait(10) and ex.disconnected and not ex.completed
 
 
-def test_live_then_final(fake: FakeClient) -> None:
-    Idea = load_schema(f"{EXAMPLE}:Idea")
-    ideas = [Idea(title="Share notes", blurb="Send a note")]
-    fake.stream.steps = idea_events(ideas)
-    fake.stream.final = ideas
-    r = invoke("run", "x", "--schema", f"{EXAMPLE}:Idea", "--list")
+def test_live_then_final(replay: Replay) -> None:
+    replay.server.add(responses_text_script(DOC, 6))
+    r = invoke("run", "x", "--schema", f"{EXAMPLE}:Idea", "--list", "--model", MODEL)
     assert r.exit_code == 0, r.output
-    assert "#1 ✓" in r.stdout
+    assert "#1 ✓" in r.stdout and "#3 ✓" in r.stdout
     assert "validation: ok" in r.stdout
-    assert "validated final" in r.stdout
-    assert fake.stream.kwargs.get("model") is None  # "local": no model name
+    assert "validated final" in r.stdout and '"title": "Student bundle"' in r.stdout
 
 
-def test_demo_uses_local_and_max_items(fake: FakeClient) -> None:
-    from schemastream.cli import Idea
-
-    fake.stream.final = [Idea(title="t", blurb="b")] * 3
-    r = invoke("demo", "--json")
+def test_demo_asks_for_three_ideas(replay: Replay) -> None:
+    replay.server.add(responses_text_script(DOC, 6))
+    r = invoke("demo", "--json", "--model", MODEL)
     assert r.exit_code == 0, r.output
-    assert fake.seen == ["local"]  # type: ignore[attr-defined]
-    assert fake.stream.kwargs["max_items"] == 3
-    assert "note-taking app" in fake.stream.kwargs["messages"][0]["content"]
-    import json
-
-    assert len(json.loads(r.stdout)) == 3
+    assert json.loads(r.stdout) == IDEAS
+    body = replay.server.last.json
+    assert "note-taking app" in body["input"][0]["content"]
 
 
 def test_model_path_only_with_local() -> None:
@@ -296,45 +295,48 @@ def test_model_path_only_with_local() -> None:
     assert "--model-path needs --model local" in r.stderr
 
 
-def test_model_path_reaches_from_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schemastream.cli import Idea
-
-    seen: list[tuple[str, dict[str, Any]]] = []
-    client = FakeClient(FakeStream(steps=[], final=[Idea(title="t", blurb="b")]))
-
-    def from_provider(model: str, **kw: Any) -> FakeClient:
-        seen.append((model, kw))
-        return client
-
-    monkeypatch.setattr(schemastream, "from_provider", from_provider, raising=False)
-    r = invoke("demo", "--model-path", "/models/other.gguf", "--json")
-    assert r.exit_code == 0, r.output
-    assert seen == [("local", {"model_path": "/models/other.gguf"})]
+def test_model_path_reaches_the_local_provider(tmp_path: Path) -> None:
+    missing = tmp_path / "other.gguf"
+    r = invoke("demo", "--model-path", str(missing), "--json")
+    assert r.exit_code == ExitCode.CONFIG, r.output
+    assert str(missing) in r.stderr and r.stdout == ""
 
 
-class _SwallowingStream(FakeStream):
-    """Ctrl-C arrives while 'native code' runs and its KeyboardInterrupt is swallowed."""
-
-    swallowed = False
-
-    def events(self) -> Any:
+def test_lost_keyboard_interrupt_still_stops(tmp_path: Path, replay: Replay) -> None:
+    """Ctrl-C whose KeyboardInterrupt is swallowed (as ctypes does in a native callback; here a
+    validator swallows it) still stops the stream at the next event and closes the request."""
+    path = write(
+        tmp_path,
+        "swallow.py",
+        """\
         import os
         import signal
 
-        yield PartialEvent([{"title": "Sha"}])
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-        except KeyboardInterrupt:
-            self.swallowed = True  # what ctypes does to an exception raised in a callback
-        yield PartialEvent([{"title": "Share"}])
-        raise AssertionError("the CLI kept reading after Ctrl-C")
+        from pydantic import BaseModel, field_validator
 
+        FIRED = []
 
-def test_lost_keyboard_interrupt_still_stops(monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = _SwallowingStream(steps=[])
-    client = FakeClient(stream)
-    monkeypatch.setattr(schemastream, "from_provider", lambda m, **kw: client, raising=False)
-    r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list")
-    assert stream.swallowed
-    assert r.exit_code == ExitCode.INTERRUPTED, r.output
-    assert stream.closed
+        class Idea(BaseModel):
+            title: str
+            blurb: str
+
+            @field_validator("blurb")
+            @classmethod
+            def _ctrl_c_lost(cls, v: str) -> str:
+                if not FIRED:  # once: a second Ctrl-C would exit the process at once
+                    FIRED.append(v)
+                    try:
+                        os.kill(os.getpid(), signal.SIGINT)
+                    except KeyboardInterrupt:
+                        pass
+                return v
+        """,
+    )
+    script = Script(chunks=responses_text_frames(DOC, 12), gate_timeout=30)
+    gate_after(script, '"blurb":"Free')  # the server holds the rest back
+    replay.server.add(script)
+    r = invoke("run", "hi", "--schema", f"{path}:Idea", "--list", "--model", MODEL)
+    assert r.exit_code == ExitCode.INTERRUPTED == 130, r.output
+    assert "interrupted" in r.stderr
+    ex = replay.server.last
+    assert ex.done.wait(10) and ex.disconnected and not ex.completed
