@@ -1,11 +1,9 @@
 """End to end in real headless Chromium: the example app's page, schemastream.js, SSE and WS.
 
-Two backends behind the same FastAPI app (``examples/web/app.py``):
-
-* ``fake``   -- a client whose streams replay core-shaped events (no core needed);
-* ``replay`` -- ``ss.from_openai(AsyncOpenAI | OpenAI)`` against the replay server speaking
-  OpenAI's Responses API over HTTP, so cancel / error go through the real stack and the
-  replay server records when its stream was cut.
+The example FastAPI app (``examples/web/app.py``) runs on the real stack:
+``ss.from_openai(AsyncOpenAI | OpenAI)`` against the replay server speaking OpenAI's
+Responses API over HTTP, so cancel / error / retry go through every layer and the replay
+server records when its stream was cut.
 
 The backend holds the model's output at *gates* (causality, not timing): the test looks at
 the DOM while the stream is held, then lets it go on.
@@ -19,16 +17,14 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from schemastream import errors
-from schemastream.events import PartialEvent
+from tests.replay.base import Script
 
 from .browser import cards, chromium_page, requires_chromium
-from .helpers import FakeStream, ServerThread, idea_events, make_ideas, wait_for
+from .helpers import ServerThread, make_ideas, wait_for
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 
@@ -49,70 +45,17 @@ def load_example() -> Any:
 EXAMPLE = load_example()
 
 
-def core_available() -> bool:
-    try:
-        import schemastream as ss
-
-        return hasattr(ss, "from_openai") and hasattr(ss, "AsyncStream")
-    except Exception:
-        return False
-
-
 # -- backends ------------------------------------------------------------------------------
 
 
-class FakeBackend:
-    name = "fake"
-
-    def __init__(self) -> None:
-        self.stream: FakeStream | None = None
-        self._next: Any = None
-        self.client = SimpleNamespace(responses=SimpleNamespace(stream=self._open))
-
-    def _open(self, **kw: Any) -> FakeStream:
-        assert kw["response_model"] == list[EXAMPLE.Idea]
-        self.stream = self._next()
-        return self.stream
-
-    def prepare(
-        self, ideas: list[dict[str, str]], gates: list[Gate], *, fail: bool = False
-    ) -> list[threading.Event]:
-        evs = idea_events(ideas, chunk=4)
-        events: dict[int, threading.Event] = {}
-        for item, fld, frac in gates:
-            want = int(len(ideas[item][fld]) * frac)
-            idx = next(
-                i
-                for i, ev in enumerate(evs)
-                if isinstance(ev, PartialEvent)
-                and len(ev.partial) > item
-                and len(ev.partial[item].get(fld, "")) >= want
-            )
-            events[idx] = threading.Event()
-        kw: dict[str, Any] = {"gates": events}
-        if fail:
-            kw["raise_at"] = len(evs) // 2
-            kw["error"] = errors.StreamValidationError(
-                [
-                    {
-                        "loc": (1, "blurb"),
-                        "msg": "String should have at most 140 characters",
-                        "type": "string_too_long",
-                    }
-                ]
-            )
-        self._next = lambda: FakeStream(evs, **kw)
-        return [events[k] for k in sorted(events)]
-
-    def upstream_cut(self) -> bool:
-        return self.stream is not None and self.stream.closed.is_set()
-
-    def close(self) -> None:
-        pass
+def gate_at(script: Script, pos: int) -> threading.Event:
+    """Hold a 4-characters-per-frame Responses script once ``pos`` characters were sent."""
+    head = 4  # frames before the first document piece (see tests/openai/test_e2e.py)
+    return script.gate(head + pos // 4 + 1)
 
 
 class ReplayBackend:
-    def __init__(self, use_async: bool) -> None:
+    def __init__(self, use_async: bool = True) -> None:
         import openai
         import schemastream as ss
         from tests.replay.base import ReplayServer
@@ -135,12 +78,10 @@ class ReplayBackend:
             }
         text = json.dumps(doc, separators=(",", ":"))
         script = oa.responses_text_script(text, 4, delay=0.002)
-        head = 4  # frames before the first document piece (see tests/openai/test_e2e.py)
         events = []
         for item, fld, frac in gates:
             start = text.index(json.dumps(ideas[item][fld]))
-            pos = start + 1 + int(len(ideas[item][fld]) * frac)
-            events.append(script.gate(head + pos // 4 + 1))
+            events.append(gate_at(script, start + 1 + int(len(ideas[item][fld]) * frac)))
         self.server.add(script)
         return events
 
@@ -151,14 +92,9 @@ class ReplayBackend:
         self.server.stop()
 
 
-@pytest.fixture(params=["fake", "replay-async", "replay-sync"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
-    if request.param == "fake":
-        b: Any = FakeBackend()
-    else:
-        if not core_available():
-            pytest.skip("the streaming core (ss.from_openai) is not importable yet")
-        b = ReplayBackend(use_async=request.param == "replay-async")
+@pytest.fixture(params=["replay-async", "replay-sync"])
+def backend(request: pytest.FixtureRequest) -> Iterator[ReplayBackend]:
+    b = ReplayBackend(use_async=request.param == "replay-async")
     try:
         yield b
     finally:
@@ -239,7 +175,7 @@ def test_cards_grow_progressively_and_final_dom_equals_final_value(
         )
         assert status(page) == "streaming"
         seen.append(c)
-        if transport == "sse" and backend.name == "fake":
+        if transport == "sse" and backend.name == "replay-async":
             page.screenshot(
                 path=os.environ.get("SCHEMASTREAM_SCREENSHOT") or str(tmp_path / "web-demo.png")
             )
@@ -302,34 +238,40 @@ def test_error_event_shows_a_message(backend: Any, site: str) -> None:
 
 
 def test_restart_clears_the_cards_and_the_retry_streams_in() -> None:
-    from schemastream.events import RestartEvent
+    from tests.replay import openai_server as oa
 
     ideas = make_ideas(3)
-    first = idea_events([ideas[0], {"title": "Broken", "blurb": "x" * 60}], chunk=4)[:-1]
-    second = idea_events(ideas, chunk=4)
-    hold_first = len(first) - 1
-    error = errors.StreamValidationError(
-        [{"loc": (1, "blurb"), "msg": "too long", "type": "string_too_long"}]
-    )
-    events = [*first, RestartEvent(attempt=1, error=error), *second]
-    hold_second = len(first) + 1 + 12  # the retry has started writing idea 0
-    gates = {hold_first: threading.Event(), hold_second: threading.Event()}
-    stream = FakeStream(events, gates=gates)
-    client = SimpleNamespace(responses=SimpleNamespace(stream=lambda **kw: stream))
-    with ServerThread(EXAMPLE.create_app(client=client)) as server, chromium_page() as page:
-        start(page, server.url, count=3)
-        wait_cards(
-            page, lambda c: len(c) == 2 and c[1]["title"] == "Broken", "first attempt, 2 cards"
-        )
-        gates[hold_first].set()
-        c = wait_cards(
-            page, lambda c: len(c) == 1 and not c[0]["done"], "cards cleared by the restart"
-        )
-        assert ideas[0]["title"].startswith(c[0]["title"]) or ideas[0]["blurb"].startswith(
-            c[0]["blurb"]
-        )
-        assert status(page) == "retrying (1)"
-        gates[hold_second].set()
-        c = wait_cards(page, lambda c: len(c) == 3 and all(x["done"] for x in c), "retry done")
-        assert [{"title": x["title"], "blurb": x["blurb"]} for x in c] == ideas
-        wait_for(lambda: status(page) == "done", 5, "status done")
+    broken = {"items": [ideas[0], {"title": "Broken", "blurb": "x" * 200}]}
+    first_text = json.dumps(broken, separators=(",", ":"))
+    first = oa.responses_text_script(first_text, 4, delay=0.002)
+    # held with 100 of the 200 x's written: valid so far; max_length=140 fails after the gate
+    hold_first = gate_at(first, first_text.index("x" * 100) + 100)
+    text = json.dumps({"items": ideas}, separators=(",", ":"))
+    second = oa.responses_text_script(text, 4, delay=0.002)
+    hold_second = gate_at(second, text.index(ideas[0]["blurb"]) + 8)  # idea 0's blurb begun
+    backend = ReplayBackend()
+    backend.server.add(first, second)
+    app = EXAMPLE.create_app(client=backend.client, model="gpt-4o-mini", max_retries=1)
+    try:
+        with ServerThread(app) as server, chromium_page() as page:
+            start(page, server.url, count=3)
+            wait_cards(
+                page,
+                lambda c: len(c) == 2 and c[1]["title"] == "Broken" and c[1]["blurb"],
+                "first attempt, 2 cards",
+            )
+            hold_first.set()
+            c = wait_cards(
+                page, lambda c: len(c) == 1 and not c[0]["done"], "cards cleared by the restart"
+            )
+            assert c[0]["title"] == ideas[0]["title"]
+            assert ideas[0]["blurb"].startswith(c[0]["blurb"]) and c[0]["blurb"]
+            assert status(page) == "retrying (1)"
+            assert backend.server.exchanges[0].disconnected  # the failed attempt was cut
+            hold_second.set()
+            c = wait_cards(page, lambda c: len(c) == 3 and all(x["done"] for x in c), "done")
+            assert [{"title": x["title"], "blurb": x["blurb"]} for x in c] == ideas
+            wait_for(lambda: status(page) == "done", 5, "status done")
+            assert len(backend.server.exchanges) == 2
+    finally:
+        backend.close()
