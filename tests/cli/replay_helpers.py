@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.replay.base import ReplayServer, Script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,16 +20,6 @@ IDEAS = [
     {"title": "Student bundle", "blurb": "Free premium for students during exams."},
 ]
 DOC = {"items": IDEAS}
-
-
-def require_core() -> None:
-    try:
-        import schemastream
-
-        schemastream.from_provider  # noqa: B018
-        import openai  # noqa: F401
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"the core / openai SDK is not importable: {exc}")
 
 
 def cli_env(server: ReplayServer | None, **extra: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import sys
 import pytest
 from pydantic import TypeAdapter
 
-from .replay_helpers import EXAMPLE, cli_env, require_core, run_cli
+from .replay_helpers import EXAMPLE, cli_env, run_cli
 
 pytestmark = [
     pytest.mark.local,
@@ -18,13 +18,6 @@ pytestmark = [
         importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _ready() -> None:
-    require_core()
-    if importlib.util.find_spec("schemastream.providers.local") is None:
-        pytest.skip("the local provider is not there yet")
 
 
 def test_demo_json_on_local_model() -> None:

@@ -10,12 +10,7 @@ from pydantic import TypeAdapter
 from tests.replay.base import Script, replay_server
 from tests.replay.openai_server import chat_content_frames, responses_text_frames
 
-from .replay_helpers import DOC, EXAMPLE, IDEAS, cli_env, gate_after, require_core, run_cli
-
-
-@pytest.fixture(autouse=True)
-def _core() -> None:
-    require_core()
+from .replay_helpers import DOC, EXAMPLE, IDEAS, cli_env, gate_after, run_cli
 
 
 def _idea_type() -> type:

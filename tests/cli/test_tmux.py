@@ -6,6 +6,7 @@ server on 127.0.0.1 whose gates hold the stream at chosen points.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.replay.base import Script, replay_server
+from tests.replay.openai_server import responses_text_frames
+
+from .replay_helpers import DOC, IDEAS, cli_env, gate_after
 from .tmux import TMUX, Tmux
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
@@ -56,12 +61,6 @@ def _replay_argv(*extra: str) -> list[str]:
 
 
 def test_replay_live_view_states(tmux: Tmux) -> None:
-    from tests.replay.base import Script, replay_server
-    from tests.replay.openai_server import responses_text_frames
-
-    from .replay_helpers import DOC, cli_env, gate_after, require_core
-
-    require_core()
     script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
     g1 = gate_after(script, '"title":"Shar')
     g2 = gate_after(script, '{"title":"Voice')
@@ -96,12 +95,6 @@ DEMO_ARGV = [sys.executable, "-m", "schemastream.cli", "demo", "--model", "opena
 
 @pytest.mark.parametrize("argv", [_replay_argv(), DEMO_ARGV], ids=["run", "demo"])
 def test_replay_ctrl_c_closes_upstream(tmux: Tmux, argv: list[str]) -> None:
-    from tests.replay.base import Script, replay_server
-    from tests.replay.openai_server import responses_text_frames
-
-    from .replay_helpers import DOC, cli_env, gate_after, require_core
-
-    require_core()
     script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
     gate_after(script, '{"title":"Voice')
     with replay_server(script) as server:
@@ -119,14 +112,6 @@ def test_replay_ctrl_c_closes_upstream(tmux: Tmux, argv: list[str]) -> None:
 
 
 def test_replay_json_to_pipe_progress_on_terminal(tmux: Tmux, tmp_path: Path) -> None:
-    import json
-
-    from tests.replay.base import Script, replay_server
-    from tests.replay.openai_server import responses_text_frames
-
-    from .replay_helpers import DOC, IDEAS, cli_env, gate_after, require_core
-
-    require_core()
     script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
     gate = gate_after(script, '{"title":"Voice')
     out_file = tmp_path / "out.json"

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
+import schemastream as ss
+
 pytestmark = pytest.mark.local
 
 SEED_PROMPT = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
@@ -26,18 +28,7 @@ class Fruit(BaseModel):
 FRUITS = [{"role": "user", "content": "Name 2 fruits"}]
 
 
-def _ss(local_provider: Any) -> Any:
-    try:
-        import schemastream as ss
-    except ImportError as exc:
-        pytest.skip(f"the core is not importable yet: {exc}")
-    if not hasattr(ss, "from_provider"):
-        pytest.skip("ss.from_provider is not there yet")
-    return ss
-
-
 def test_seed_example_streams_partials(local_provider: Any) -> None:
-    ss = _ss(local_provider)
     client = ss.from_provider("local", seed=1234)
     stream = client.responses.stream(model="local", messages=SEED_PROMPT, response_model=list[Idea])
     partials = [partial for partial in stream]
@@ -49,7 +40,6 @@ def test_seed_example_streams_partials(local_provider: Any) -> None:
 
 
 async def test_async_client(local_provider: Any) -> None:
-    ss = _ss(local_provider)
     client = ss.from_provider("local", async_client=True, seed=1234)
     stream = client.responses.stream(model="local", messages=FRUITS, response_model=list[Fruit])
     partials = [partial async for partial in stream]
@@ -58,7 +48,6 @@ async def test_async_client(local_provider: Any) -> None:
 
 
 def test_token_budget_raises_incomplete_output(local_provider: Any) -> None:
-    ss = _ss(local_provider)
     client = ss.from_provider("local", seed=1234)
     stream = client.responses.stream(
         model="local", messages=SEED_PROMPT, response_model=list[Idea], max_tokens=40
@@ -71,7 +60,6 @@ def test_token_budget_raises_incomplete_output(local_provider: Any) -> None:
 
 
 def test_create_iterable_yields_items(local_provider: Any) -> None:
-    ss = _ss(local_provider)
     client = ss.from_provider("local", seed=1234)
     items = list(
         client.chat.completions.create_iterable(
@@ -84,7 +72,6 @@ def test_create_iterable_yields_items(local_provider: Any) -> None:
 def test_validation_failure_is_retried_with_a_reask(local_provider: Any) -> None:
     from pydantic import field_validator
 
-    ss = _ss(local_provider)
     calls = {"n": 0}
 
     class Checked(BaseModel):
@@ -111,7 +98,6 @@ def test_validation_failure_is_retried_with_a_reask(local_provider: Any) -> None
 
 
 def test_incomplete_output_keeps_the_completed_items(local_provider: Any) -> None:
-    ss = _ss(local_provider)
     from schemastream.errors import IncompleteOutputError
 
     client = ss.from_provider("local", seed=1234)

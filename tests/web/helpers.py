@@ -1,4 +1,10 @@
-"""Fakes and parsers for the web tests (event sources that behave like ss.Stream)."""
+"""Event sources and parsers for the web tests.
+
+:class:`ScriptedStream` (and its async twin) has ``ss.Stream``'s shape and plays the real
+core's events (:func:`idea_events`), with test controls a provider can't give on demand:
+block until closed, raise at event ``i``, hold at a gate. The end-to-end tests
+(``test_e2e.py``, ``test_browser.py``) run the same transport on the whole real stack.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,10 @@ from typing import Any
 import uvicorn
 from pydantic import BaseModel, Field
 
-from schemastream.events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
-from schemastream.patch import apply_patch, diff
+from schemastream.core import StreamSession
+from schemastream.events import StreamEvent
+from schemastream.patch import apply_patch
+from schemastream.schema import ResponseSpec
 
 
 class Idea(BaseModel):
@@ -39,36 +47,20 @@ def make_ideas(n: int, *, seed: int = 0) -> list[dict[str, str]]:
 
 
 def idea_events(ideas: list[dict[str, str]], chunk: int = 4) -> list[StreamEvent]:
-    """Events as the core would produce them while a model writes ``ideas`` ``chunk`` chars
-    at a time: partial snapshots (ops from diff), an item event per completed idea, final."""
+    """The events the real core (:class:`~schemastream.core.StreamSession`) produces while a
+    model writes ``list[Idea]`` ``chunk`` characters at a time, its final event included."""
+    spec = ResponseSpec.from_type(list[Idea])
+    session = StreamSession(spec)
+    doc: Any = {spec.wrapper_key: ideas} if spec.wrapper_key else ideas
+    text = json.dumps(doc, separators=(",", ":"))
     events: list[StreamEvent] = []
-    state: Any = None
-
-    def emit(snapshot: Any) -> None:
-        nonlocal state
-        ops = diff(state, snapshot)
-        if ops:
-            state = apply_patch(state, ops)
-            events.append(PartialEvent(partial=snapshot, ops=ops))
-
-    emit([])
-    done: list[dict[str, str]] = []
-    for i, idea in enumerate(ideas):
-        current: dict[str, str] = {}
-        for key in ("title", "blurb"):
-            text = idea[key]
-            for end in range(0, len(text) + 1, chunk):
-                current = {**current, key: text[:end]}
-                emit([*done, current])
-            current = {**current, key: text}
-            emit([*done, current])
-        done.append(dict(idea))
-        events.append(ItemEvent(index=i, item=Idea(**idea), pointer=f"/{i}"))
-    events.append(FinalEvent(value=[Idea(**d) for d in ideas], ops=[]))
+    for i in range(0, len(text), chunk):
+        events += session.feed(text[i : i + chunk])
+    events.append(session.finish("stop"))
     return events
 
 
-class FakeStream:
+class ScriptedStream:
     """A sync stream: ``events()`` yields ``events``; blocks before ``block_at`` until closed
     (as a network read blocks until the connection is cut); ``raise_at`` raises ``error``."""
 
@@ -119,8 +111,8 @@ class FakeStream:
         self.closed.set()
 
 
-class AsyncFakeStream:
-    """The async twin of :class:`FakeStream`."""
+class AsyncScriptedStream:
+    """The async twin of :class:`ScriptedStream`."""
 
     def __init__(
         self,

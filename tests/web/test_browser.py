@@ -262,10 +262,13 @@ def test_restart_clears_the_cards_and_the_retry_streams_in() -> None:
             )
             hold_first.set()
             c = wait_cards(
-                page, lambda c: len(c) == 1 and not c[0]["done"], "cards cleared by the restart"
+                page,
+                lambda c: len(c) == 1 and c[0]["blurb"],
+                "cards cleared by the restart, the retry's first blurb growing",
             )
-            assert c[0]["title"] == ideas[0]["title"]
-            assert ideas[0]["blurb"].startswith(c[0]["blurb"]) and c[0]["blurb"]
+            assert c[0]["title"] == ideas[0]["title"] and not c[0]["done"]
+            assert ideas[0]["blurb"].startswith(c[0]["blurb"])
+            assert c[0]["blurb"] != ideas[0]["blurb"]
             assert status(page) == "retrying (1)"
             assert backend.server.exchanges[0].disconnected  # the failed attempt was cut
             hold_second.set()

@@ -22,11 +22,7 @@ from .helpers import (
     replay_frames,
     wait_for,
 )
-from .test_browser import EXAMPLE, core_available
-
-pytestmark = pytest.mark.skipif(
-    not core_available(), reason="the streaming core is not importable yet"
-)
+from .test_browser import EXAMPLE
 
 HEAD = 4  # Responses API frames before the first document piece
 

@@ -1,4 +1,4 @@
-"""SSE delivery with fake event sources: framing, events, serialisation, errors, heartbeats."""
+"""SSE delivery of the core's events (scripted pacing): framing, events, serialisation, errors, heartbeats."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from schemastream.web import error_payload, sse_response
 from schemastream.web.encoder import WireEncoder, jsonable
 
 from .helpers import (
-    AsyncFakeStream,
-    FakeStream,
+    AsyncScriptedStream,
     Idea,
+    ScriptedStream,
     ServerThread,
     idea_events,
     make_ideas,
@@ -46,7 +46,7 @@ def app_for(make_stream: Any, **kw: Any) -> Starlette:
 def test_stream_reaches_final_value_with_items(kind: str, rfc6902: bool) -> None:
     ideas = make_ideas(6)
     evs = idea_events(ideas)
-    cls = FakeStream if kind == "sync" else AsyncFakeStream
+    cls = ScriptedStream if kind == "sync" else AsyncScriptedStream
     with TestClient(app_for(lambda: cls(evs), rfc6902=rfc6902, coalesce=0)) as client:
         r = client.post("/s")
     assert r.status_code == 200
@@ -75,7 +75,7 @@ def test_stream_reaches_final_value_with_items(kind: str, rfc6902: bool) -> None
 
 
 def test_sync_stream_is_iterated_off_the_event_loop() -> None:
-    stream = FakeStream(idea_events(make_ideas(2)))
+    stream = ScriptedStream(idea_events(make_ideas(2)))
     loop_thread: dict[str, Any] = {}
 
     async def endpoint(request: Request) -> Any:
@@ -181,7 +181,7 @@ def test_restart_clears_state() -> None:
         ),
         *idea_events(ideas),
     ]
-    with TestClient(app_for(lambda: FakeStream(evs), coalesce=0)) as client:
+    with TestClient(app_for(lambda: ScriptedStream(evs), coalesce=0)) as client:
         frames = parse_sse(client.get("/s").text)
     restart = [f for f in frames if f.event == "restart"]
     assert restart and restart[0].data["attempt"] == 1 and restart[0].data["reason"] == "validation"
@@ -237,7 +237,7 @@ def _validation_error() -> pydantic.ValidationError:
 def test_errors_are_typed_and_safe(exc: BaseException, type_: str) -> None:
     ideas = make_ideas(3)
     evs = idea_events(ideas)
-    app = app_for(lambda: FakeStream(evs, raise_at=20, error=exc), coalesce=0)
+    app = app_for(lambda: ScriptedStream(evs, raise_at=20, error=exc), coalesce=0)
     with TestClient(app) as client:
         r = client.get("/s")
     frames = parse_sse(r.text)
@@ -263,7 +263,7 @@ def test_error_payload_messages() -> None:
 
 def test_stream_that_ends_without_final_reports_incomplete() -> None:
     evs = idea_events(make_ideas(2))[:-1]
-    with TestClient(app_for(lambda: FakeStream(evs))) as client:
+    with TestClient(app_for(lambda: ScriptedStream(evs))) as client:
         frames = parse_sse(client.get("/s").text)
     assert frames[-1].event == "error" and frames[-1].data["type"] == "incomplete"
 
@@ -271,7 +271,7 @@ def test_stream_that_ends_without_final_reports_incomplete() -> None:
 def test_heartbeat_comments_while_silent() -> None:
     gate = threading.Event()
 
-    class Slow(FakeStream):
+    class Slow(ScriptedStream):
         def events(self) -> Any:
             it = super().events()
             yield next(it)
@@ -298,7 +298,7 @@ def test_heartbeat_comments_while_silent() -> None:
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_client_disconnect_closes_the_stream(kind: str) -> None:
     evs = idea_events(make_ideas(5))
-    cls = FakeStream if kind == "sync" else AsyncFakeStream
+    cls = ScriptedStream if kind == "sync" else AsyncScriptedStream
     stream = cls(evs, block_at=30)
     with ServerThread(app_for(lambda: stream, coalesce=0)) as server:
         with httpx.Client() as client, client.stream("GET", server.url + "/s") as r:

@@ -1,4 +1,4 @@
-"""WebSocket delivery with fake event sources: messages, cancel, disconnect."""
+"""WebSocket delivery of the core's events (scripted pacing): messages, cancel, disconnect."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from schemastream import errors
 from schemastream.web import websocket_stream
 
 from .helpers import (
-    AsyncFakeStream,
-    FakeStream,
+    AsyncScriptedStream,
     Frame,
+    ScriptedStream,
     idea_events,
     make_ideas,
     replay_frames,
@@ -46,7 +46,7 @@ def read_until_end(ws: Any) -> list[Frame]:
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_ws_delivers_the_same_events(kind: str) -> None:
     ideas = make_ideas(4)
-    cls = FakeStream if kind == "sync" else AsyncFakeStream
+    cls = ScriptedStream if kind == "sync" else AsyncScriptedStream
     outcomes: list[str] = []
     with (
         TestClient(ws_app(lambda: cls(idea_events(ideas)), outcomes)) as client,
@@ -61,7 +61,7 @@ def test_ws_delivers_the_same_events(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_ws_cancel_stops_the_model_call(kind: str) -> None:
-    cls = FakeStream if kind == "sync" else AsyncFakeStream
+    cls = ScriptedStream if kind == "sync" else AsyncScriptedStream
     stream = cls(idea_events(make_ideas(4)), block_at=12)
     outcomes: list[str] = []
     with (
@@ -80,7 +80,7 @@ def test_ws_cancel_stops_the_model_call(kind: str) -> None:
 
 
 def test_ws_disconnect_closes_the_stream() -> None:
-    stream = FakeStream(idea_events(make_ideas(4)), block_at=12)
+    stream = ScriptedStream(idea_events(make_ideas(4)), block_at=12)
     outcomes: list[str] = []
     with TestClient(ws_app(lambda: stream, outcomes, coalesce=0)) as client:
         with client.websocket_connect("/ws") as ws:
@@ -96,7 +96,7 @@ def test_ws_error_event() -> None:
     exc = errors.IncompleteOutputError("length")
     outcomes: list[str] = []
     app = ws_app(
-        lambda: AsyncFakeStream(idea_events(make_ideas(2)), raise_at=5, error=exc), outcomes
+        lambda: AsyncScriptedStream(idea_events(make_ideas(2)), raise_at=5, error=exc), outcomes
     )
     with TestClient(app) as client, client.websocket_connect("/ws") as ws:
         ws.send_json({})
