@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field, TypeAdapter
@@ -92,31 +92,25 @@ def test_budget_follows_bounds() -> None:
     assert max_tokens_for_schema(small) >= 2 * (20 + 5)
 
 
-class _FakeLlm:
-    def token_eos(self) -> int:
-        return 1
-
-    def token_bos(self) -> int:
-        return 2
-
-    def detokenize(self, tokens: list[int], special: bool = False) -> bytes:
-        return {1: b"</s>", 2: b"<s>"}[tokens[0]]
+USER_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n"
+    "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 
 
-class _FakeChatModel:
-    is_default = False
-    chat_template = (
-        "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n"
-        "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
-    )
-    llm = _FakeLlm()
+def test_chat_template_prompt_for_a_user_gguf(local_provider: Any) -> None:
+    """A user's GGUF brings its own chat template: the prompt is rendered with it."""
+    import llama_cpp
 
-
-def test_chat_template_prompt_for_a_user_gguf() -> None:
-    pytest.importorskip("llama_cpp")
+    from schemastream.local.model import LocalModel
     from schemastream.providers.base import Mode
     from schemastream.providers.local import LocalProvider
 
+    base = local_provider.load()
+    # the real vocabulary (bos/eos) with the template a user's GGUF would carry in its metadata
+    llm = llama_cpp.Llama(base.path, vocab_only=True, verbose=False)
+    llm.metadata["tokenizer.chat_template"] = USER_TEMPLATE
+    model = LocalModel(path=base.path, llm=llm, is_default=False, n_threads=1)
     provider = LocalProvider("/nonexistent.gguf")
     spec = ResponseSpec.from_type(list[Idea])
     request = provider.build_request(
@@ -124,8 +118,8 @@ def test_chat_template_prompt_for_a_user_gguf() -> None:
         Mode.JSON_SCHEMA,
         {"instructions": "Be brief.", "input": "Generate 3 ideas for a zoo"},
     )
-    prompt = provider.prompt_text(request, _FakeChatModel())  # type: ignore[arg-type]
-    assert prompt.startswith("<s><|system|>Be brief.\n\n")
+    prompt = provider.prompt_text(request, model)
+    assert prompt.startswith("<bos><|system|>Be brief.\n\n")
     assert spec.prompt() in prompt
     assert prompt.endswith("<|user|>Generate 3 ideas for a zoo\n<|assistant|>")
     # exactly 3 items asked: the grammar's list is pinned to 3

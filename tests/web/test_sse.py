@@ -1,4 +1,4 @@
-"""SSE delivery of the core's events (scripted pacing): framing, events, serialisation, errors, heartbeats."""
+"""SSE delivery of the core's events (scripted pacing): framing, events, errors, heartbeats."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+import openai
 from schemastream import errors
 from schemastream.events import FinalEvent, ItemEvent, PartialEvent, RestartEvent
 from schemastream.patch import diff
@@ -189,15 +190,13 @@ def test_restart_clears_state() -> None:
     assert end == "final" and state == ideas and items == [0, 1]
 
 
-class FakeAPIStatusError(Exception):
-    """Looks like openai.APIStatusError (matched by class name)."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"Error code: {status} - Incorrect API key provided: sk-secret-123")
-        self.status_code = status
-
-
-FakeAPIStatusError.__name__ = "APIStatusError"
+def _openai_status_error(status: int) -> openai.APIStatusError:
+    """The error the openai SDK raises for an HTTP error answer (secret in its message)."""
+    request = httpx.Request("POST", "https://api.openai.com/v1/responses")
+    body = {"error": {"message": "Incorrect API key provided: sk-secret-123"}}
+    response = httpx.Response(status, request=request, json=body)
+    cls = {401: openai.AuthenticationError, 429: openai.RateLimitError}[status]
+    return cls(f"Error code: {status} - {body}", response=response, body=body)
 
 
 def _validation_error() -> pydantic.ValidationError:
@@ -229,7 +228,7 @@ def _validation_error() -> pydantic.ValidationError:
         (errors.IncompleteOutputError("length", last_partial=[]), "incomplete"),
         (errors.RefusalError("I can't help with that"), "refusal"),
         (errors.ProviderError("bad framing sk-secret-123"), "provider"),
-        (FakeAPIStatusError(401), "provider"),
+        (_openai_status_error(401), "provider"),
         (httpx.ConnectError("connect failed to sk-secret-123"), "provider"),
         (RuntimeError("boom sk-secret-123 /home/x.py line 3"), "internal"),
     ],
@@ -255,7 +254,7 @@ def test_errors_are_typed_and_safe(exc: BaseException, type_: str) -> None:
 
 
 def test_error_payload_messages() -> None:
-    assert error_payload(FakeAPIStatusError(429))["message"].endswith("(HTTP 429)")
+    assert error_payload(_openai_status_error(429))["message"].endswith("(HTTP 429)")
     assert error_payload(
         errors.StreamValidationError([{"loc": (1, "title"), "msg": "bad", "type": "x"}])
     )["errors"] == [{"loc": [1, "title"], "msg": "bad", "type": "x"}]
