@@ -6,7 +6,6 @@ import json
 import os
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from schemastream.cli import ExitCode, app
-from tests.replay.base import ReplayServer, Script
+from tests.replay.base import ReplayServer, Script, replay_server
 from tests.replay.openai_server import (
     chat_content_frames,
     chat_content_script,
@@ -31,21 +30,16 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "schemas" / "ideas.
 MODEL = "openai/gpt-4o-mini"
 
 
-@dataclass
-class Replay:
-    server: ReplayServer
-
-
 @pytest.fixture
-def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[Replay]:
+def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
     """The OpenAI replay server on 127.0.0.1; ``--model openai/...`` talks to it."""
-    with ReplayServer() as server:
+    with replay_server() as server:
         for key in [k for k in os.environ if k.startswith("OPENAI_")]:
             monkeypatch.delenv(key)
         monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
         monkeypatch.setenv("OPENAI_API_KEY", "sk-replay")
         monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
-        yield Replay(server)
+        yield server
 
 
 def invoke(*args: str) -> Any:
@@ -116,7 +110,7 @@ def test_schema_import_of_missing_module(tmp_path: Path) -> None:
     assert "ModuleNotFoundError: No module named 'no_such_module_xyz'" in r.stderr
 
 
-def test_schema_sibling_import_works(tmp_path: Path, replay: Replay) -> None:
+def test_schema_sibling_import_works(tmp_path: Path, replay: ReplayServer) -> None:
     write(
         tmp_path,
         "base_models_cli.py",
@@ -125,7 +119,7 @@ def test_schema_sibling_import_works(tmp_path: Path, replay: Replay) -> None:
     path = write(
         tmp_path, "child.py", "from base_models_cli import Base\nclass Child(Base):\n    y: int\n"
     )
-    replay.server.add(responses_text_script({"x": 1, "y": 2}))
+    replay.add(responses_text_script({"x": 1, "y": 2}))
     r = invoke("run", "hi", "--schema", f"{path}:Child", "--json", "--model", MODEL)
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == {"x": 1, "y": 2}
@@ -181,11 +175,11 @@ def test_configuration_error() -> None:
     assert "Traceback" not in r.output
 
 
-def test_validation_failure_shows_path_and_constraint(replay: Replay) -> None:
+def test_validation_failure_shows_path_and_constraint(replay: ReplayServer) -> None:
     bad = {"items": [IDEAS[0], {"title": "Too long", "blurb": "x" * 400}]}
     script = Script(chunks=chat_content_frames(bad, 8), gate_timeout=30)
     gate_after(script, "x" * 150)  # the rest is held back: the CLI must hang up by itself
-    replay.server.add(script)
+    replay.add(script)
     r = invoke(
         "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--mode", "json_schema",
         "--model", MODEL,
@@ -195,27 +189,25 @@ def test_validation_failure_shows_path_and_constraint(replay: Replay) -> None:
     assert "[1].blurb" in r.stderr
     assert "string_too_long max_length=140" in r.stderr
     assert "failed" in r.stdout  # the last frame's status line
-    ex = replay.server.last
+    ex = replay.last
     assert ex.done.wait(10) and ex.disconnected and ex.chunks_sent < ex.total_chunks
 
 
-def test_incomplete_output_and_max_tokens(replay: Replay) -> None:
+def test_incomplete_output_and_max_tokens(replay: ReplayServer) -> None:
     text = json.dumps(DOC, separators=(",", ":"))
     text = text[: text.index('{"title":"Student') + 12]  # two items complete, then cut short
-    replay.server.add(
-        Script(chunks=responses_text_frames(text, 6, incomplete_reason="max_output_tokens"))
-    )
+    replay.add(Script(chunks=responses_text_frames(text, 6, incomplete_reason="max_output_tokens")))
     r = invoke(
         "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--max-tokens", "5",
         "--model", MODEL,
     )  # fmt: skip
     assert r.exit_code == ExitCode.INCOMPLETE == 8, r.output
     assert "incomplete output" in r.stderr and "2 item(s)" in r.stderr
-    assert replay.server.last.json["max_output_tokens"] == 5
+    assert replay.last.json["max_output_tokens"] == 5
 
 
-def test_refusal(replay: Replay) -> None:
-    replay.server.add(responses_refusal_script("I can't help with that."))
+def test_refusal(replay: ReplayServer) -> None:
+    replay.add(responses_refusal_script("I can't help with that."))
     r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--json", "--model", MODEL)
     assert r.exit_code == ExitCode.PROVIDER == 9, r.output
     assert "I can't help with that." in r.stderr
@@ -232,8 +224,8 @@ def test_refusal(replay: Replay) -> None:
     ],
     ids=["ends-early", "dropped"],
 )
-def test_stream_cut_short(replay: Replay, cut: dict[str, int], needle: str) -> None:
-    replay.server.add(chat_content_script(DOC, 6, **cut))
+def test_stream_cut_short(replay: ReplayServer, cut: dict[str, int], needle: str) -> None:
+    replay.add(chat_content_script(DOC, 6, **cut))
     r = invoke(
         "run", "hi", "--schema", f"{EXAMPLE}:Idea", "--list", "--json", "--mode",
         "json_schema", "--model", MODEL,
@@ -243,8 +235,8 @@ def test_stream_cut_short(replay: Replay, cut: dict[str, int], needle: str) -> N
     assert r.stdout == ""
 
 
-def test_http_error(replay: Replay) -> None:
-    replay.server.add(error_script(400, "the replay server says no"))
+def test_http_error(replay: ReplayServer) -> None:
+    replay.add(error_script(400, "the replay server says no"))
     r = invoke("run", "hi", "--schema", f"{EXAMPLE}:Idea", "--json", "--model", MODEL)
     assert r.exit_code == ExitCode.PROVIDER, r.output
     assert "the replay server says no" in r.stderr and r.stdout == ""
@@ -253,24 +245,24 @@ def test_http_error(replay: Replay) -> None:
 # -- success ------------------------------------------------------------------------------------
 
 
-def test_json_output_and_request(replay: Replay) -> None:
+def test_json_output_and_request(replay: ReplayServer) -> None:
     script = Script(chunks=responses_text_frames(DOC, 30), gate_timeout=30)
     gate_after(script, '{"title":"Stud')  # held back: max_items=2 must hang up by itself
-    replay.server.add(script)
+    replay.add(script)
     r = invoke(
         "run", "ideas please", "--schema", f"{EXAMPLE}:Idea", "--list", "--max-items", "2",
         "--model", MODEL, "--json",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == IDEAS[:2]
-    ex = replay.server.last
+    ex = replay.last
     assert ex.json["model"] == "gpt-4o-mini"
     assert ex.json["input"] == [{"role": "user", "content": "ideas please"}]
     assert ex.done.wait(10) and ex.disconnected and not ex.completed
 
 
-def test_live_then_final(replay: Replay) -> None:
-    replay.server.add(responses_text_script(DOC, 6))
+def test_live_then_final(replay: ReplayServer) -> None:
+    replay.add(responses_text_script(DOC, 6))
     r = invoke("run", "x", "--schema", f"{EXAMPLE}:Idea", "--list", "--model", MODEL)
     assert r.exit_code == 0, r.output
     assert "#1 ✓" in r.stdout and "#3 ✓" in r.stdout
@@ -278,12 +270,12 @@ def test_live_then_final(replay: Replay) -> None:
     assert "validated final" in r.stdout and '"title": "Student bundle"' in r.stdout
 
 
-def test_demo_asks_for_three_ideas(replay: Replay) -> None:
-    replay.server.add(responses_text_script(DOC, 6))
+def test_demo_asks_for_three_ideas(replay: ReplayServer) -> None:
+    replay.add(responses_text_script(DOC, 6))
     r = invoke("demo", "--json", "--model", MODEL)
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == IDEAS
-    body = replay.server.last.json
+    body = replay.last.json
     assert "note-taking app" in body["input"][0]["content"]
 
 
@@ -300,7 +292,7 @@ def test_model_path_reaches_the_local_provider(tmp_path: Path) -> None:
     assert str(missing) in r.stderr and r.stdout == ""
 
 
-def test_lost_keyboard_interrupt_still_stops(tmp_path: Path, replay: Replay) -> None:
+def test_lost_keyboard_interrupt_still_stops(tmp_path: Path, replay: ReplayServer) -> None:
     """Ctrl-C whose KeyboardInterrupt is swallowed (as ctypes does in a native callback; here a
     validator swallows it) still stops the stream at the next event and closes the request."""
     path = write(
@@ -332,9 +324,9 @@ def test_lost_keyboard_interrupt_still_stops(tmp_path: Path, replay: Replay) -> 
     )
     script = Script(chunks=responses_text_frames(DOC, 12), gate_timeout=30)
     gate_after(script, '"blurb":"Free')  # the server holds the rest back
-    replay.server.add(script)
+    replay.add(script)
     r = invoke("run", "hi", "--schema", f"{path}:Idea", "--list", "--model", MODEL)
     assert r.exit_code == ExitCode.INTERRUPTED == 130, r.output
     assert "interrupted" in r.stderr
-    ex = replay.server.last
+    ex = replay.last
     assert ex.done.wait(10) and ex.disconnected and not ex.completed
