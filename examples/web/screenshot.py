@@ -1,6 +1,6 @@
-"""Render docs/web-demo.png: the example page mid-stream, in headless Chromium (dev tool).
+"""Render docs/img/web-demo.png: the example page mid-stream, in headless Chromium (dev tool).
 
-    .venv/bin/python examples/web/screenshot.py [docs/web-demo.png]
+    .venv/bin/python examples/web/screenshot.py [docs/img/web-demo.png]
 
 The app is the real one (``create_app``) with ``ss.from_openai(AsyncOpenAI(...))`` pointed at
 the test suite's replay server, which plays a canned ``list[Idea]`` answer in OpenAI's
@@ -52,7 +52,7 @@ IDEAS = [
 ]
 
 
-def main(out: str = str(ROOT / "docs" / "web-demo.png"), *, fake: bool = False) -> None:
+def main(out: str = str(ROOT / "docs" / "img" / "web-demo.png"), *, fake: bool = False) -> None:
     spec = importlib.util.spec_from_file_location("example_web_app", ROOT / "examples/web/app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
