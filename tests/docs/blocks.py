@@ -18,7 +18,7 @@ The rules a page follows (see ``docs/contributing-docs.md``):
   The body is what the model writes (JSON, or raw text when it does not parse as JSON).
   Options after ``replay``: ``chunk=N`` (characters per streamed delta, default 4),
   ``finish=length`` (the model hit its token limit), ``status=429`` (an HTTP error instead
-  of an answer). The test serves each answer from the replay servers in ``tests/replay`` in
+  of an answer), ``delay=0.01`` (seconds between chunks, as a model pauses). The test serves each answer from the replay servers in ``tests/replay`` in
   the wire format of the request that asks for it (OpenAI chat / Responses, Anthropic,
   Gemini; tool call or text, whichever the request asks for), with ``OPENAI_BASE_URL`` and
   friends pointing the SDKs' default clients there. Every declared answer must be used.
@@ -51,6 +51,7 @@ class Answer:
     chunk: int = 4
     finish: str | None = None
     status: int | None = None
+    delay: float = 0.0
 
     @classmethod
     def parse(cls, opts: str, body: str) -> Answer:
@@ -63,6 +64,8 @@ class Answer:
                 kw["finish"] = value
             elif key == "status":
                 kw["status"] = int(value)
+            elif key == "delay":
+                kw["delay"] = float(value)
             else:
                 raise ValueError(f"unknown replay option {opt!r}")
         body = body.strip()
@@ -74,6 +77,11 @@ class Answer:
 
     def script(self, path: str, request: Any) -> Script:
         """This answer in the wire format ``request`` (to ``path``) asks for."""
+        script = self._script(path, request)
+        script.delay = self.delay
+        return script
+
+    def _script(self, path: str, request: Any) -> Script:
         req = request if isinstance(request, dict) else {}
         tools = req.get("tools") or []
         n = self.chunk
@@ -134,6 +142,11 @@ def _fences(lines: list[str]) -> list[tuple[int, int, str, str, str]]:
     out = []
     i = 0
     while i < len(lines):
+        if lines[i].lstrip().startswith("<!--"):  # a replay answer may hold a ``` fence
+            while "-->" not in lines[i] and i + 1 < len(lines):
+                i += 1
+            i += 1
+            continue
         m = FENCE.match(lines[i])
         if not m:
             i += 1
