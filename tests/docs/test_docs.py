@@ -19,7 +19,7 @@ from tests.local.conftest import local_model_missing
 from tests.replay.base import ReplayServer
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted((ROOT / "docs").rglob("*.md"))  # README.md joins once it is shrunk
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 
 
 def page_id(page: Path) -> str:
