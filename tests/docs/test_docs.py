@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import traceback
 import types
@@ -19,7 +20,8 @@ from tests.local.conftest import local_model_missing
 from tests.replay.base import ReplayServer
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+# pages without a Python block (the CLI and API references, Design ...) have nothing to run
+PAGES = [p for p in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]) if collect(p)]
 
 
 def page_id(page: Path) -> str:
@@ -66,7 +68,8 @@ def run_block(block: Block, module: types.ModuleType, answers: AnswerQueue) -> N
     if answers.pending:
         pytest.fail(f"{block.where}: {len(answers.pending)} declared answer(s) were not used")
     if block.output is None:
-        assert not printed, f"{block.where}: prints output the page does not show:\n{printed}"
+        if printed:
+            pytest.fail(f"{block.where}: prints output the page does not show:\n{printed}")
     elif not output_matches(block.output, printed):
         pytest.fail(
             f"{block.where}: output differs\n--- page\n{block.output}\n--- actual\n{printed}",
@@ -85,8 +88,6 @@ def test_page_examples(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     blocks = collect(page)
-    if not blocks:
-        return
     if uses_local_model(blocks) and (reason := local_model_missing()):
         pytest.skip(reason)
     _, answers = replay
@@ -117,3 +118,30 @@ def test_output_ellipsis() -> None:
     assert output_matches("a\n...\nb", "a\nb")
     assert not output_matches("a\n...\nd", "a\nb\nc")
     assert not output_matches("a\nb", "a\nb\nc")
+
+
+@pytest.mark.parametrize(
+    ("page_text", "message"),
+    [
+        ('```python\nprint("a")\n```\n\n```text title="Output"\nb\n```\n', "output differs"),
+        ('```python\nprint("a")\n```\n', "prints output the page does not show"),
+        ("<!-- replay\n{}\n-->\n\n```python\nx = 1\n```\n", "answer(s) were not used"),
+        ("```python\nraise KeyError('k')\n```\n", "the block raised"),
+        (
+            "```python\nfrom openai import OpenAI\nOpenAI(max_retries=0).models.list()\n```\n",
+            "the block raised",
+        ),
+    ],
+    ids=["wrong-output", "unshown-output", "unused-answer", "raises", "undeclared-request"],
+)
+def test_runner_fails_a_dishonest_page(
+    tmp_path: Path,
+    replay: tuple[ReplayServer, AnswerQueue],
+    page_text: str,
+    message: str,
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(page_text, encoding="utf-8")
+    (block,) = collect(page)
+    with pytest.raises(pytest.fail.Exception, match=re.escape(message)):
+        run_block(block, types.ModuleType("docs_runner_test"), replay[1])
