@@ -10,7 +10,8 @@ Feeds a ``list[Idea]`` document (wrapped as ``{"items": [...]}``, ~130 bytes per
   libraries do),
 
 and prints CPU per KB at several sizes, the log-log growth exponent of total CPU, and the
-ratio. Usage: ``python bench/bench_core.py [--sizes 10,50,200,1000] [--chunk 4]``.
+ratio. Usage: ``python bench/bench_core.py [--sizes 10,50,200,1000] [--chunk 4] [--json F]``
+(``--json``: also write the figures to F, which ``bench/plots.py`` draws).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,50,200,1000")
     ap.add_argument("--chunk", type=int, default=4)
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
@@ -118,6 +120,7 @@ def main() -> None:
         f"{'items':>6} {'KB':>8} {'chunks':>7} {'ss ms':>9} {'ss µs/KB':>9} {'reparse ms':>11} {'rp µs/KB':>9} {'ratio':>7}"
     )
     kbs, ss_t, rp_t = [], [], []
+    rows: list[dict[str, Any]] = []
     for n in sizes:
         text = document(n)
         chunks = chunked(text, args.chunk)
@@ -128,6 +131,10 @@ def main() -> None:
         kbs.append(kb)
         ss_t.append(t_ss)
         rp_t.append(t_rp)
+        rows.append(
+            {"items": n, "bytes": len(text.encode()), "chunks": len(chunks)}
+            | {"schemastream_cpu_s": t_ss, "reparse_cpu_s": t_rp}
+        )
         print(
             f"{n:>6} {kb:>8.1f} {len(chunks):>7} {t_ss * 1e3:>9.1f} {t_ss / kb * 1e6:>9.0f}"
             f" {t_rp * 1e3:>11.1f} {t_rp / kb * 1e6:>9.0f} {t_rp / t_ss:>6.1f}x"
@@ -138,6 +145,16 @@ def main() -> None:
             f"schemastream {slope(kbs, ss_t):.2f}, re-parse {slope(kbs, rp_t):.2f}"
         )
     print(f"re-parse / schemastream CPU at {sizes[-1]} items: {rp_t[-1] / ss_t[-1]:.1f}x")
+    if args.json:
+        versions = {"python": sys.version.split()[0], "pydantic": pydantic.VERSION}
+        report = {
+            "bench": "core",
+            "chunk": args.chunk,
+            "versions": versions | {"jiter": jiter.__version__},
+        }
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report | {"rows": rows}, f, indent=2)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -356,7 +356,8 @@ def main() -> int:
     def factory() -> Any:
         return LocalProvider(n_threads=args.threads, seed=11)
 
-    report: dict[str, Any] = {"machine": _machine()}
+    # other processes' load skews every figure: record it next to them
+    report: dict[str, Any] = {"machine": _machine(), "load_average_start": os.getloadavg()}
     provider = factory()
     t = time.perf_counter()
     model = provider.load()
@@ -372,6 +373,7 @@ def main() -> int:
         report["speed"] = bench_speed(provider, args.tokens, args.reps)
     if "validity" not in skip:
         report["validity"] = bench_validity(provider, args.n)
+    report["load_average_end"] = os.getloadavg()
     json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0

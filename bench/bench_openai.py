@@ -7,6 +7,7 @@ incremental parsing, partial objects and validation.
 
     .venv/bin/python bench/bench_openai.py                 # 1,000 items + 250/500/1000 growth
     .venv/bin/python bench/bench_openai.py --items 200 --sizes ""    # quick
+    ... --json FILE       # also write the figures as JSON (``bench/plots.py`` draws them)
 
 Variants (each reads the same document, in ``--chunk``-character deltas):
 
@@ -25,6 +26,7 @@ Variants (each reads the same document, in ``--chunk``-character deltas):
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing as mp
 import os
@@ -297,9 +299,13 @@ def main() -> None:
         help="also time Instructor's create_partial, run by this interpreter (its own venv)",
     )
     ap.add_argument(
-        "--instructor-items", type=int, default=0, help="items for the Instructor run (0: --items)"
+        "--instructor-items",
+        default="",
+        help="items for the Instructor runs, comma-separated ('': --items)",
     )
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     args = ap.parse_args()
+    report: dict[str, Any] = {"bench": "openai", "items": args.items, "chunk": args.chunk}
 
     from tests.replay import openai_server as oa
 
@@ -344,7 +350,10 @@ def main() -> None:
                 ("sdk-chat-async", sdk_chat_async, aclient),
                 ("ss-responses.stream-async", ss_responses_stream_async, ss_aclient),
             ]
+        report["versions"] = {"python": sys.version.split()[0], "openai": openai.__version__}
+        report["chars"] = doc_chars
         results: dict[str, float] = {}
+        report["cpu_s"] = results
         print(f"{'variant':<26}{'CPU s':>8}{'wall s':>8}{'µs/chunk':>10}{'events':>8}")
         for name, fn, c in variants:
             cpu, wall, out = measure(fn, c, args.items, args.repeat)
@@ -369,19 +378,22 @@ def main() -> None:
             )
 
         if args.instructor:
-            n_i = args.instructor_items or args.items
-            cpu, wall, partials, versions = instructor_cpu(args.instructor, port, n_i)
-            per_chunk = cpu / math.ceil(len(oa.as_text(make_doc(n_i))) / args.chunk) * 1e6
-            print(
-                f"{'instructor-create_partial':<26}{cpu:>8.2f}{wall:>8.2f}{per_chunk:>10.1f}"
-                f"{partials:>8}   ({n_i} items; {versions})"
-            )
+            report["instructor"] = []
+            for n_i in [int(x) for x in str(args.instructor_items or args.items).split(",")]:
+                cpu, wall, partials, versions = instructor_cpu(args.instructor, port, n_i)
+                per_chunk = cpu / math.ceil(len(oa.as_text(make_doc(n_i))) / args.chunk) * 1e6
+                report["instructor"].append({"items": n_i, "cpu_s": cpu, "versions": versions})
+                print(
+                    f"{'instructor-create_partial':<26}{cpu:>8.2f}{wall:>8.2f}{per_chunk:>10.1f}"
+                    f"{partials:>8}   ({n_i} items; {versions})"
+                )
 
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         if len(sizes) >= 2:
             print("\n# growth (CPU s)")
             print(f"{'items':>6}" + "".join(f"{name:>26}" for name, _, _ in variants))
             table: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+            report["growth"] = {"items": sizes, "cpu_s": table}
             for n in sizes:
                 row = f"{n:>6}"
                 for name, fn, c in variants:
@@ -397,6 +409,10 @@ def main() -> None:
                 for v in table.values()
             )
             print(f"{'exp':>6}" + exps)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=2)
+                f.write("\n")
     finally:
         proc.terminate()
         proc.join(5)

@@ -1,6 +1,6 @@
 """Bytes on the wire for a 1,000-item ``list[Idea]`` stream: snapshots vs schemastream patches.
 
-    .venv/bin/python bench/bench_web_bytes.py [--items 1000] [--chunk 4]
+    .venv/bin/python bench/bench_web_bytes.py [--items 1000] [--chunk 4] [--json FILE]
 
 The model's output (the wrapped document ``{"items": [...]}``) is written ``--chunk``
 characters at a time, as a provider streams tokens. The events come from schemastream's
@@ -190,6 +190,7 @@ def main() -> None:
     ap.add_argument(
         "--snapshot-limit", type=int, default=0, help="skip snapshot bytes above N items (0: never)"
     )
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     args = ap.parse_args()
 
     ideas = make_ideas(args.items)
@@ -201,7 +202,10 @@ def main() -> None:
     )
     print(f"{'approach':<48}{'messages':>10}{'bytes':>16}{'x final':>10}")
 
+    rows: list[dict[str, Any]] = []
+
     def row(name: str, nbytes: int, messages: int, state: Any = ...) -> None:
+        rows.append({"approach": name, "messages": messages, "bytes": nbytes})
         ok = "" if state is ... else ("  ok" if state == ideas else "  STATE MISMATCH")
         print(f"{name:<48}{messages:>10,}{nbytes:>16,}{nbytes / len(final):>10.2f}{ok}")
 
@@ -216,6 +220,11 @@ def main() -> None:
     b, m, s = asyncio.run(response_bytes(events))
     row("schemastream sse_response, full speed (ASGI)", b, m, s)
     print(f"({time.perf_counter() - t:.1f}s)")
+    if args.json:
+        report = {"bench": "web_bytes", "items": args.items, "chunk": args.chunk}
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report | {"final_bytes": len(final), "rows": rows}, f, indent=2)
+            f.write("\n")
 
 
 if __name__ == "__main__":

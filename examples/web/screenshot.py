@@ -5,24 +5,26 @@
 The app is the real one (``create_app``) with ``ss.from_openai(AsyncOpenAI(...))`` pointed at
 the test suite's replay server, which plays a canned ``list[Idea]`` answer in OpenAI's
 Responses API format and holds it where some cards are done and one is being written.
-(``--fake`` skips the core and the SDK: the client yields core-shaped events instead.)
 Needs Debian's chromium at /usr/bin/chromium and Playwright for Python.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
-import threading
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.replay import openai_server as oa  # noqa: E402
+from tests.replay.base import ReplayServer  # noqa: E402
 from tests.web.browser import cards, chromium_page  # noqa: E402
-from tests.web.helpers import FakeStream, ServerThread, idea_events, wait_for  # noqa: E402
+from tests.web.helpers import ServerThread, wait_for  # noqa: E402
+
+import openai  # noqa: E402
+import schemastream as ss  # noqa: E402
 
 IDEAS = [
     {
@@ -52,40 +54,17 @@ IDEAS = [
 ]
 
 
-def main(out: str = str(ROOT / "docs" / "img" / "web-demo.png"), *, fake: bool = False) -> None:
+def main(out: str = str(ROOT / "docs" / "img" / "web-demo.png")) -> None:
     spec = importlib.util.spec_from_file_location("example_web_app", ROOT / "examples/web/app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
-    if fake:
-        events = idea_events(IDEAS, chunk=4)
-        hold = next(
-            i
-            for i, ev in enumerate(events)
-            if getattr(ev, "partial", None) is not None
-            and len(ev.partial) > 4
-            and len(ev.partial[4].get("blurb", "")) >= 38
-        )
-        gate = threading.Event()
-        stream = FakeStream(events, gates={hold: gate})
-        client: Any = SimpleNamespace(responses=SimpleNamespace(stream=lambda **kw: stream))
-        stop: Any = None
-    else:
-        import json
-
-        from tests.replay import openai_server as oa
-        from tests.replay.base import ReplayServer
-
-        import openai
-        import schemastream as ss
-
-        text = json.dumps({"items": IDEAS}, separators=(",", ":"))
-        script = oa.responses_text_script(text, 4, delay=0.002)
-        gate = script.gate(4 + (text.index(IDEAS[4]["blurb"]) + 38) // 4)
-        replay = ReplayServer([script]).start()
-        stop = replay.stop
-        client = ss.from_openai(openai.AsyncOpenAI(base_url=replay.url + "/v1", api_key="replay"))
+    text = json.dumps({"items": IDEAS}, separators=(",", ":"))
+    script = oa.responses_text_script(text, 4, delay=0.002)
+    gate = script.gate(4 + (text.index(IDEAS[4]["blurb"]) + 38) // 4)
+    replay = ReplayServer([script]).start()
+    client = ss.from_openai(openai.AsyncOpenAI(base_url=replay.url + "/v1", api_key="replay"))
     app = module.create_app(client=client, model="gpt-4o-mini")
     with ServerThread(app) as server, chromium_page() as page:
         page.set_viewport_size({"width": 1000, "height": 560})
@@ -97,11 +76,9 @@ def main(out: str = str(ROOT / "docs" / "img" / "web-demo.png"), *, fake: bool =
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=out)
         gate.set()
-    if stop is not None:
-        stop()
+    replay.stop()
     print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--fake"]
-    main(*args, fake="--fake" in sys.argv[1:])
+    main(*sys.argv[1:])
