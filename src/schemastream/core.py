@@ -19,6 +19,7 @@ from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from .jsonstream import JsonStreamParser
 from .jsonstream.events import Path
 from .partial.builder import PartialBuilder
+from .policies import FieldState
 from .providers.base import Delta, Mode, Provider, Request, Usage
 from .schema import ResponseSpec
 from .schema.plan import ListNode, ModelNode, compile_plan
@@ -57,7 +58,7 @@ class StreamSession:
         self.parser = JsonStreamParser(lenient=lenient, max_depth=max_depth, max_size=max_size)
         plan = compile_plan(spec.response_model, spec.wrapper_key)
         self.builder = PartialBuilder(plan, spec.wrapper_key)
-        if max_items is not None and not isinstance(self.builder._root_node, ListNode):
+        if max_items is not None and not isinstance(self.builder.root_node, ListNode):
             raise TypeError("max_items needs a list response model, e.g. list[Idea]")
         self.granularity = granularity
         self.debounce = debounce
@@ -114,6 +115,13 @@ class StreamSession:
         wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
         return bool(self.parser.is_complete(wire))
 
+    def field_state(self, path: Path) -> FieldState:
+        """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (user's type)."""
+        wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
+        if self.parser.is_complete(wire):
+            return "done"
+        return self.builder.state(wire)
+
     def finish(self, finish_reason: str | None = None, refusal: str | None = None) -> FinalEvent:
         """The stream ended: return the validated final value, or raise why there is none."""
         if self.budget_reached:
@@ -139,7 +147,7 @@ class StreamSession:
         value = self.builder.final
         ops = self._ops
         self._ops = []
-        root = self.builder._root_node
+        root = self.builder.root_node
         item = root.item if isinstance(root, ListNode) else None
         if not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
             # leaf coercions outside models (e.g. list[datetime]): make the state exact

@@ -16,6 +16,7 @@ from .core import RETRYABLE, StreamDriver
 from .errors import SchemaStreamError
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
+from .policies import FieldState
 from .providers.base import AsyncDeltaStream, DeltaStream, Usage
 
 T = TypeVar("T")
@@ -60,10 +61,19 @@ class _StreamState(Generic[T]):
 
     def is_complete(self, path: Path | str) -> bool:
         """Whether the value at ``path`` is final: ``(0, "title")``, ``"0.title"`` or ``"/0/title"``."""
-        if isinstance(path, str):
-            parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
-            path = tuple(int(p) if p.isdigit() else p for p in parts)
-        return self._driver.session.is_complete(path)
+        return self._driver.session.is_complete(_path(path))
+
+    def field_state(self, path: Path | str) -> FieldState:
+        """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (as for
+        :meth:`is_complete`)."""
+        return self._driver.session.field_state(_path(path))
+
+
+def _path(path: Path | str) -> Path:
+    if isinstance(path, str):
+        parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
+        return tuple(int(p) if p.isdigit() else p for p in parts)
+    return tuple(path)
 
 
 class Stream(_StreamState[T]):

@@ -17,6 +17,7 @@ Nodes are pure: no IO, no per-stream state (that lives in :mod:`schemastream.par
 
 from __future__ import annotations
 
+import copy
 import enum
 import types
 import typing
@@ -35,6 +36,7 @@ from pydantic.functional_validators import (
 
 from ..errors import StreamValidationError
 from ..jsonstream.events import Path, PathItem, ValueKind
+from ..policies import NO_POLICY, Policy, is_policy, read_policy
 
 if typing.TYPE_CHECKING:
     from ..partial.models import PartialModel
@@ -49,6 +51,44 @@ def error(loc: Path, type_: str, msg: str, value: Any, **ctx: Any) -> StreamVali
     if ctx:
         err["ctx"] = ctx
     return StreamValidationError([err])
+
+
+_KIND_ERRORS = {
+    "object": ("dict_type", "Input should be a valid dictionary"),
+    "array": ("list_type", "Input should be a valid list"),
+    "string": ("string_type", "Input should be a valid string"),
+}
+
+
+def kind_error(node: Node, kind: ValueKind, loc: Path) -> StreamValidationError:
+    """The error for a JSON value of ``kind`` where ``node`` cannot take one (pydantic's
+    wording); a union reports each member's reason, as pydantic does."""
+    if isinstance(node, UnionNode):
+        errors: list[dict[str, Any]] = []
+        for member in node.members:
+            errors.extend(relabel(kind_error(member, kind, loc), loc, member))
+        return StreamValidationError(errors)
+    if isinstance(node, NullableNode) and not node.inner.accepts_kind(kind):
+        node = node.inner
+    if isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
+        name = node.model.__name__
+        return error(
+            loc, "model_type", f"Input should be a valid dictionary or instance of {name}",
+            f"<JSON {kind}>", class_name=name,
+        )
+    expected = node.container_kind() or next(
+        (k for k in ("string", "object", "array") if node.accepts_kind(k)), "string"
+    )
+    type_, msg = _KIND_ERRORS.get(expected, ("type_error", f"Input should be a valid {expected}"))
+    return error(loc, type_, msg, f"<JSON {kind}>")
+
+
+def member_label(node: Node) -> str:
+    """How pydantic names a union member in an error's ``loc``."""
+    if isinstance(node, ModelNode):
+        return node.model.__name__
+    tp = node.annotation
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
 def from_pydantic(exc: ValidationError, loc: Path) -> StreamValidationError:
@@ -66,10 +106,13 @@ class Node:
 
     #: ``True`` when an unfinished string here may be shown in partials.
     shows_partial_string = False
+    #: Display policies (:mod:`schemastream.policies`) of this place in the document.
+    policy: Policy = NO_POLICY
 
     def __init__(self, annotation: Any, metadata: Sequence[Any] = ()) -> None:
         self.annotation = annotation
-        self.metadata = tuple(metadata)
+        self.policy = read_policy(metadata)
+        self.metadata = tuple(m for m in metadata if not is_policy(m))
         self.max_length: int | None = None
         self.min_length: int | None = None
         for meta in self.metadata:
@@ -104,6 +147,26 @@ class Node:
         """The JSON container this node expects, if it builds one itself."""
         return None
 
+    def accepts_kind(self, kind: ValueKind) -> bool:
+        """Whether a JSON value of ``kind`` can validate here (``False`` only when certain)."""
+        own = self.container_kind()
+        return own is None or own == kind
+
+    def check_kind(self, kind: ValueKind, loc: Path) -> None:
+        """Called when a value starts: a container of the wrong kind is decided at once."""
+        if not self.accepts_kind(kind):
+            raise kind_error(self, kind, loc)
+
+    def run_checks(self, value: Any, loc: Path) -> None:
+        """The user's :class:`~schemastream.policies.StreamCheck` functions on ``value``."""
+        for check in self.policy.checks:
+            try:
+                check(value)
+            except (ValueError, AssertionError) as exc:
+                kind = "assertion_error" if isinstance(exc, AssertionError) else "value_error"
+                label = "Assertion failed" if kind == "assertion_error" else "Value error"
+                raise error(loc, kind, f"{label}, {exc}", value, error=str(exc)) from None
+
     # --- completion ---------------------------------------------------------------------
     def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
         """Validate a complete value. Returns ``(validated, handoff)``: ``validated`` is shown
@@ -126,6 +189,9 @@ class AnyNode(Node):
 
     shows_partial_string = True
 
+    def accepts_kind(self, kind: ValueKind) -> bool:
+        return True
+
     def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
         return value, value
 
@@ -135,6 +201,9 @@ ANY = AnyNode(Any)
 
 class StrNode(Node):
     shows_partial_string = True
+
+    def accepts_kind(self, kind: ValueKind) -> bool:
+        return kind == "string"
 
     def check_string(self, length: int, text: Callable[[], str], loc: Path) -> None:
         if self.max_length is not None and length > self.max_length:
@@ -156,10 +225,15 @@ class ChoiceNode(Node):
         super().__init__(annotation, metadata)
         self.options = [o for o in options if isinstance(o, str)]
         self.kind = kind
+        self.kinds = {_json_kind(o) for o in options}
+
+    def accepts_kind(self, kind: ValueKind) -> bool:
+        # lax JSON validation reads an int literal from a string ("1" for Literal[1])
+        return kind in self.kinds or (kind == "string" and "number" in self.kinds)
 
     def check_string(self, length: int, text: Callable[[], str], loc: Path) -> None:
         prefix = text()
-        if not any(o.startswith(prefix) for o in self.options):
+        if "string" in self.kinds and not any(o.startswith(prefix) for o in self.options):
             expected = " or ".join(repr(o) for o in self.options)
             if self.kind == "enum":
                 raise error(loc, "enum", f"Input should be {expected}", prefix, expected=expected)
@@ -262,9 +336,21 @@ class ModelNode(Node):
 
         return partial_model(self.model)
 
+    @cached_property
+    def not_null(self) -> tuple[frozenset[str], ...]:
+        """The JSON keys of each ``NotNull`` field (a field may have an alias and a name)."""
+        keys: dict[str, set[str]] = {}
+        for key, (name, node) in self.fields.items():
+            if node.policy.not_null:
+                keys.setdefault(name, set()).add(key)
+        return tuple(frozenset(k) for k in keys.values())
+
     def child(self, key: PathItem) -> Node:
         entry = self.fields.get(key) if isinstance(key, str) else None
         return entry[1] if entry else ANY
+
+    def has_key(self, key: PathItem) -> bool:
+        return key in self.fields
 
     def check_child(self, key: PathItem, loc: Path) -> None:
         if self.forbid_extra and key not in self.fields:
@@ -329,11 +415,21 @@ class WrapperNode(ModelNode):
 
 
 class UnionNode(Node):
-    """A union: validated whole when it completes. For a discriminated union of models, an
-    object still being written is shown as the partial model its tag names."""
+    """A union. The builder narrows it to one member as soon as the prefix decides (the JSON
+    kind; a key only one member has; a failed check; a discriminator's value), and shows
+    nothing for it until then. A value that never narrows is validated whole on completion.
+    """
 
-    def __init__(self, annotation: Any, metadata: Sequence[Any], options: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        annotation: Any,
+        metadata: Sequence[Any],
+        options: Sequence[Any],
+        nullable: bool = False,
+    ) -> None:
         super().__init__(annotation, metadata)
+        self.options = tuple(options)
+        self.nullable = nullable
         self.tag_key: str | None = None
         self.branches: dict[Any, ModelNode] = {}
         tag = next((getattr(m, "discriminator", None) for m in metadata), None)
@@ -349,12 +445,65 @@ class UnionNode(Node):
                 for value in get_args(_strip_annotated(info.annotation, [])):
                     self.branches[value] = _model_node(option)
 
-    def branch(self, raw: dict[Any, Any]) -> ModelNode | None:
-        """The branch named by the tag in ``raw`` (complete values only), if any."""
-        if self.tag_key is None:
-            return None
-        tag = raw.get(self.tag_key)
+    @cached_property
+    def members(self) -> tuple[Node, ...]:
+        """The members' nodes (compiled lazily, so recursive unions work)."""
+        if self.tag_key is not None:
+            return tuple(dict.fromkeys(self.branches.values()))
+        return tuple(compile_node(option) for option in self.options)
+
+    @cached_property
+    def tag_node(self) -> Node:
+        """Checks the discriminator's value while it is written (a tag no member has fails)."""
+        return ChoiceNode(Any, (), list(self.branches), "literal")
+
+    def accepts_kind(self, kind: ValueKind) -> bool:
+        return (kind == "literal" and self.nullable) or any(
+            m.accepts_kind(kind) for m in self.members
+        )
+
+    def for_kind(self, kind: ValueKind) -> list[Node]:
+        """The members a value of ``kind`` can still be. A JSON string with a plain ``str``
+        member is that member: pydantic's smart mode takes an exact type match first; a
+        ``null`` of an optional union stays the union (validated whole)."""
+        if kind == "literal" and self.nullable:
+            return [self]
+        members = [m for m in self.members if m.accepts_kind(kind)]
+        if kind == "string":
+            exact = [m for m in members if type(m) is StrNode]
+            if exact:
+                return exact[:1]
+        return members
+
+    def branch(self, tag: Any) -> ModelNode | None:
+        """The member a complete discriminator value names, if any."""
         return self.branches.get(tag) if isinstance(tag, (str, int, bool)) else None
+
+    def check_string(self, length: int, text: Callable[[], str], loc: Path) -> None:
+        # a leaf union: fails once no string-taking member accepts the prefix
+        errors: list[dict[str, Any]] = []
+        for member in self.members:
+            if not member.accepts_kind("string"):
+                continue
+            try:
+                member.check_string(length, text, loc)
+                return
+            except StreamValidationError as exc:
+                errors.extend(relabel(exc, loc, member))
+        if errors:
+            raise StreamValidationError(errors)
+
+
+def relabel(exc: StreamValidationError, loc: Path, member: Node) -> list[dict[str, Any]]:
+    """``exc``'s errors with the union member's label inserted after ``loc``, as pydantic
+    reports a union's errors."""
+    out = []
+    for err in exc.errors():
+        err = dict(err)
+        rest = tuple(err["loc"])[len(loc) :]
+        err["loc"] = tuple(loc) + (member_label(member),) + rest
+        out.append(err)
+    return out
 
 
 class NullableNode(Node):
@@ -364,6 +513,31 @@ class NullableNode(Node):
         super().__init__(annotation, metadata)
         self.inner = inner
         self.shows_partial_string = inner.shows_partial_string
+
+    def accepts_kind(self, kind: ValueKind) -> bool:
+        return kind == "literal" or self.inner.accepts_kind(kind)
+
+    def has_key(self, key: PathItem) -> bool:
+        return has_key(self.inner, key)
+
+
+def has_key(node: Node, key: PathItem) -> bool:
+    """Whether ``node`` names ``key`` (a model's field); open mappings name every key."""
+    if isinstance(node, (ModelNode, NullableNode)):
+        return node.has_key(key)
+    if isinstance(node, UnionNode):
+        return any(has_key(m, key) for m in node.members)
+    return node.accepts_kind("object")
+
+
+def _json_kind(value: Any) -> ValueKind:
+    if isinstance(value, str):
+        return "string"
+    if value is None or isinstance(value, bool):
+        return "literal"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "string"
 
 
 def _contains_model(tp: Any) -> bool:
@@ -392,11 +566,16 @@ def compile_node(annotation: Any, metadata: Sequence[Any] = ()) -> Node:
         non_null = [a for a in args if a is not _NONE_TYPE]
         if len(non_null) == 1 and len(args) == 2:
             return NullableNode(annotation, meta, compile_node(non_null[0], meta))
-        return UnionNode(annotation, meta, non_null)  # validated whole, when it completes
+        return UnionNode(annotation, meta, non_null, nullable=len(non_null) < len(args))
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return _model_node(tp)
+        node = _model_node(tp)
+        policy = read_policy(meta)
+        if policy:  # model nodes are shared: policies go on a copy
+            node = copy.copy(node)
+            node.policy = policy
+        return node
     if tp is Any or tp is typing.Any:
-        return ANY
+        return AnyNode(annotation, meta) if read_policy(meta) else ANY
     if tp is str:
         return StrNode(annotation, meta)
     if origin is Literal:
