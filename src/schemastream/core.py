@@ -130,6 +130,8 @@ class StreamSession:
                 {"op": "remove", "path": f"/{i}"}
                 for i in reversed(range(len(value), self.builder.state_items))
             ]
+            if self.builder.has_states:
+                ops.append({"op": "replace", "path": "", "value": self._plain(value)})
             self.partial = value
             return FinalEvent(value, ops)
         if finish_reason == "refusal" or refusal:
@@ -149,15 +151,18 @@ class StreamSession:
         self._ops = []
         root = self.builder.root_node
         item = root.item if isinstance(root, ListNode) else None
-        if not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
+        if self.builder.has_states:  # the final state is the plain result, states unwrapped
+            ops.append({"op": "replace", "path": "", "value": self._plain(value)})
+        elif not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
             # leaf coercions outside models (e.g. list[datetime]): make the state exact
-            dumped = TypeAdapter(self.spec.response_model).dump_python(
-                value, mode="json", by_alias=True
-            )
+            dumped = self._plain(value)
             if dumped != self.builder.final_handoff:
                 ops.append({"op": "replace", "path": "", "value": dumped})
         self.partial = value
         return FinalEvent(value, ops)
+
+    def _plain(self, value: Any) -> Any:
+        return TypeAdapter(self.spec.response_model).dump_python(value, mode="json", by_alias=True)
 
     def _incomplete(self, message: str) -> IncompleteOutputError:
         return IncompleteOutputError(

@@ -32,8 +32,10 @@ from ..schema.plan import (
     UnionNode,
     WrapperNode,
     has_key,
+    has_states,
     kind_error,
     relabel,
+    with_states,
 )
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
@@ -43,11 +45,6 @@ def _escape(part: PathItem) -> str:
     if isinstance(part, int):
         return str(part)
     return part.replace("~", "~0").replace("/", "~1")
-
-
-def _state_json(handoff: Any) -> Any:
-    """A completed value as the JSON state holds it (models dumped by alias)."""
-    return pydantic_core.to_jsonable_python(handoff, by_alias=True)
 
 
 def _resolve(node: Node, kind: Any, loc: Path) -> tuple[Node, list[Node] | None]:
@@ -72,7 +69,7 @@ def _resolve(node: Node, kind: Any, loc: Path) -> tuple[Node, list[Node] | None]
 
 
 class _Frame:
-    __slots__ = ("node", "path", "loc", "pointer", "kind", "in_state")
+    __slots__ = ("node", "path", "loc", "pointer", "kind", "in_state", "state_pointer")
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
         self.node = node
@@ -81,6 +78,7 @@ class _Frame:
         self.pointer = pointer  # None: not part of the user's value (the wrapper object)
         self.kind = kind
         self.in_state = False  # the client's JSON state holds this value
+        self.state_pointer: str | None = None  # a WithState field's {"value", "state"} pair
 
     def shown(self, open_frame: _Frame | None) -> bool:
         """Whether this open value may appear in a partial (its policies allow it)."""
@@ -235,6 +233,7 @@ class PartialBuilder:
         )
         self._root_is_list = self.root_node.container_kind() == "array"
         self.state_items = 0  # root list entries present in the patch state (for budgets)
+        self.has_states = has_states(plan)  # WithState fields wrap values in the JSON state
 
     # --- events -------------------------------------------------------------------------
     def apply(self, events: list[JsonEvent]) -> BuildResult:
@@ -253,6 +252,16 @@ class PartialBuilder:
             return path[1:]
         return path
 
+    def _json(self, node: Node, handoff: Any) -> Any:
+        """A completed value as the JSON state holds it (models dumped by alias)."""
+        data = pydantic_core.to_jsonable_python(handoff, by_alias=True)
+        return with_states(node, data) if self.has_states else data
+
+    def _set_state(self, frame: _Frame, state: str, result: BuildResult) -> None:
+        if frame.state_pointer is not None:
+            path = frame.state_pointer + "/state"
+            result.ops.append({"op": "replace", "path": path, "value": state})
+
     def _add(self, frame: _Frame, value: Any, result: BuildResult) -> None:
         """Put ``frame``'s value into the client's state."""
         frame.in_state = True
@@ -261,6 +270,17 @@ class PartialBuilder:
         result.ops.append({"op": "add", "path": frame.pointer, "value": value})
         if len(frame.loc) == 1 and self._root_is_list:
             self.state_items += 1
+
+    def _empty(self, frame: _Frame) -> Any:
+        """The JSON state of a value that just started."""
+        if frame.kind == "string":
+            return ""
+        if frame.kind == "array":
+            return []
+        node = frame.node
+        if self.has_states and isinstance(node, ModelNode) and isinstance(frame, _ContainerFrame):
+            return {k: dict(v) for k, v in node.pending_states.items()} if frame.structured else {}
+        return {}
 
     def _parent_in_state(self, index: int) -> bool:
         """Whether the parent of the frame at ``index`` is in the state (the root's is)."""
@@ -286,9 +306,24 @@ class PartialBuilder:
             pointer: str | None = (
                 "" if parent.pointer is None else parent.pointer + "/" + _escape(key)
             )
+            if (
+                node.policy.with_state
+                and pointer
+                and isinstance(parent, _ContainerFrame)
+                and parent.structured
+                and isinstance(parent.node, ModelNode)
+            ):
+                state_pointer, pointer = pointer, f"{pointer}/value"
+                if parent.in_state:
+                    result.ops.append(
+                        {"op": "replace", "path": state_pointer + "/state", "value": "streaming"}
+                    )
+            else:
+                state_pointer = None
         else:
             node = self.plan
             pointer = None if self._prefix else ""
+            state_pointer = None
         node, candidates = _resolve(node, ev.kind, loc)
         frame: _Frame
         if ev.kind in ("object", "array"):
@@ -299,6 +334,7 @@ class PartialBuilder:
             frame = _StringFrame(node, path, loc, pointer, ev.kind)
         else:
             frame = _Frame(node, path, loc, pointer, ev.kind)
+        frame.state_pointer = state_pointer
         self.stack.append(frame)
         if frame.pointer is None:
             frame.in_state = True  # the wrapper: its child, the user's root, may be added
@@ -307,7 +343,7 @@ class PartialBuilder:
             and frame.displays_open()
             and frame.shown(None)
         ):
-            self._add(frame, {} if ev.kind == "object" else [] if ev.kind == "array" else "", result)
+            self._add(frame, self._empty(frame), result)
 
     def _on_delta(self, ev: StringDelta, result: BuildResult) -> None:
         frame = self.stack[-1]
@@ -342,12 +378,16 @@ class PartialBuilder:
         shown = self._parent_in_state(len(self.stack))  # the frame's index before the pop
         if frame.pointer is not None and shown:
             if not frame.in_state:  # a leaf, or a value hidden until now: add it whole
-                whole = _state_json(handoff) if isinstance(frame, _ContainerFrame) else ev.value
+                whole = (
+                    self._json(node, handoff) if isinstance(frame, _ContainerFrame) else ev.value
+                )
                 self._add(frame, whole, result)
             elif isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
-                dumped = _state_json(handoff)
-                if dumped != ev.value:
+                dumped = self._json(node, handoff)
+                held = with_states(node, ev.value) if self.has_states else ev.value
+                if dumped != held:
                     result.ops.append({"op": "replace", "path": frame.pointer, "value": dumped})
+            self._set_state(frame, "done", result)
         if not self.stack:
             self.done = True
             self.final = validated
@@ -493,21 +533,28 @@ class PartialBuilder:
         if isinstance(frame, _StringFrame):
             return frame.text()
         assert isinstance(frame, _ContainerFrame)
-        is_object = frame.kind == "object"
-        out: Any = (
-            {k: _state_json(h) for k, h in frame.handoff.items()}
-            if is_object
-            else [_state_json(h) for h in frame.handoff]
-        )
+        if frame.kind == "array":
+            out: Any = [self._json(frame.child_node(i), h) for i, h in enumerate(frame.handoff)]
+        else:
+            out = self._empty(frame)
+            for key, h in frame.handoff.items():
+                sub = frame.child_node(key)
+                value = self._json(sub, h)
+                stated = self.has_states and frame.structured and sub.policy.with_state
+                out[key] = {"value": value, "state": "done"} if stated else value
         child = self.stack[index + 1] if index + 1 < len(self.stack) else None
         if child is not None:
             grandchild = self.stack[index + 2] if index + 2 < len(self.stack) else None
-            if child.displays_open() and child.shown(grandchild):
-                value = self._open_state(index + 1)
-                if is_object:
-                    out[frame.open_key] = value
-                else:
-                    out.append(value)
+            shown = child.displays_open() and child.shown(grandchild)
+            value = self._open_state(index + 1) if shown else None
+            if child.state_pointer is not None:
+                out[frame.open_key] = {"value": value, "state": "streaming"}
+            elif not shown:
+                pass
+            elif frame.kind == "object":
+                out[frame.open_key] = value
+            else:
+                out.append(value)
         return out
 
     # --- snapshots ----------------------------------------------------------------------

@@ -73,13 +73,19 @@ def kind_error(node: Node, kind: ValueKind, loc: Path) -> StreamValidationError:
     if isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
         name = node.model.__name__
         return error(
-            loc, "model_type", f"Input should be a valid dictionary or instance of {name}",
-            f"<JSON {kind}>", class_name=name,
+            loc,
+            "model_type",
+            f"Input should be a valid dictionary or instance of {name}",
+            f"<JSON {kind}>",
+            class_name=name,
         )
-    expected = node.container_kind() or next(
+    if isinstance(node, ChoiceNode):
+        expected = " or ".join(repr(o) for o in get_args(node.annotation)) or repr(node.annotation)
+        return error(loc, "literal_error", f"Input should be {expected}", f"<JSON {kind}>")
+    own: str = node.container_kind() or next(
         (k for k in ("string", "object", "array") if node.accepts_kind(k)), "string"
     )
-    type_, msg = _KIND_ERRORS.get(expected, ("type_error", f"Input should be a valid {expected}"))
+    type_, msg = _KIND_ERRORS[own]
     return error(loc, type_, msg, f"<JSON {kind}>")
 
 
@@ -345,6 +351,17 @@ class ModelNode(Node):
                 keys.setdefault(name, set()).add(key)
         return tuple(frozenset(k) for k in keys.values())
 
+    @cached_property
+    def pending_states(self) -> dict[str, Any]:
+        """The JSON state of a new object: each ``WithState`` field pending."""
+        out: dict[str, Any] = {}
+        names: set[str] = set()
+        for key, (name, node) in self.fields.items():
+            if node.policy.with_state and name not in names:
+                names.add(name)
+                out[key] = {"value": None, "state": "pending"}
+        return out
+
     def child(self, key: PathItem) -> Node:
         entry = self.fields.get(key) if isinstance(key, str) else None
         return entry[1] if entry else ANY
@@ -470,7 +487,7 @@ class UnionNode(Node):
             return [self]
         members = [m for m in self.members if m.accepts_kind(kind)]
         if kind == "string":
-            exact = [m for m in members if type(m) is StrNode]
+            exact: list[Node] = [m for m in members if type(m) is StrNode]
             if exact:
                 return exact[:1]
         return members
@@ -607,3 +624,48 @@ def compile_plan(response_model: Any, wrapper_key: str | None) -> Node:
     """The root node for a response model, wrapped the way it travels on the wire."""
     inner = compile_node(response_model)
     return WrapperNode(wrapper_key, inner) if wrapper_key else inner
+
+
+def has_states(node: Node, _seen: set[int] | None = None) -> bool:
+    """Whether a ``WithState`` field lies anywhere at or below ``node``."""
+    seen = set() if _seen is None else _seen
+    if id(node) in seen:
+        return False
+    seen.add(id(node))
+    if isinstance(node, ModelNode):
+        return any(n.policy.with_state or has_states(n, seen) for _, n in node.fields.values())
+    if isinstance(node, NullableNode):
+        return has_states(node.inner, seen)
+    if isinstance(node, ListNode):
+        return has_states(node.item, seen)
+    if isinstance(node, DictNode):
+        return has_states(node.value, seen)
+    if isinstance(node, UnionNode):
+        return any(has_states(m, seen) for m in node.members)
+    return False
+
+
+def with_states(node: Node, data: Any) -> Any:
+    """A complete value's JSON (``data``) with each ``WithState`` field below ``node`` as
+    ``{"value": ..., "state": "done"}``: the form the JSON state holds while streaming."""
+    if isinstance(node, NullableNode):
+        node = node.inner
+    if isinstance(node, UnionNode) and isinstance(data, dict):
+        fits = [m for m in node.members if all(has_key(m, k) for k in data)]
+        node = fits[0] if fits else node
+    if isinstance(node, ModelNode) and isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            entry = node.fields.get(key)
+            if entry is not None:
+                sub = entry[1]
+                value = with_states(sub, value)
+                if sub.policy.with_state:
+                    value = {"value": value, "state": "done"}
+            out[key] = value
+        return out
+    if isinstance(node, ListNode) and isinstance(data, list):
+        return [with_states(node.item, v) for v in data]
+    if isinstance(node, DictNode) and isinstance(data, dict):
+        return {k: with_states(node.value, v) for k, v in data.items()}
+    return data
