@@ -41,7 +41,6 @@ def load_example() -> Any:
 @pytest.mark.parametrize("use_async", [True, False], ids=["async", "sync"])
 def test_cards_show_only_with_a_title_and_urls_only_whole(use_async: bool) -> None:
     import openai
-
     import schemastream as ss
     from tests.replay import openai_server as oa
 
