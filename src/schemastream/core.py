@@ -49,6 +49,7 @@ class StreamSession:
         max_items: int | None = None,
         max_depth: int = 512,
         max_size: int | None = None,
+        context: Any = None,
     ) -> None:
         if granularity not in ("change", "field", "item"):
             raise ValueError(
@@ -57,7 +58,7 @@ class StreamSession:
         self.spec = spec
         self.parser = JsonStreamParser(lenient=lenient, max_depth=max_depth, max_size=max_size)
         plan = compile_plan(spec.response_model, spec.wrapper_key)
-        self.builder = PartialBuilder(plan, spec.wrapper_key)
+        self.builder = PartialBuilder(plan, spec.wrapper_key, context)
         if max_items is not None and not isinstance(self.builder.root_node, ListNode):
             raise TypeError("max_items needs a list response model, e.g. list[Idea]")
         self.granularity = granularity
@@ -187,6 +188,7 @@ class StreamDriver:
         debounce: float | None = None,
         max_depth: int = 512,
         max_size: int | None = None,
+        context: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provider = provider
@@ -205,6 +207,7 @@ class StreamDriver:
             "max_items": max_items,
             "max_depth": max_depth,
             "max_size": max_size,
+            "context": context,
         }
         self.session = StreamSession(spec, **self._session_args)
         self._text: list[str] = []

@@ -25,7 +25,7 @@ from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd
 from ..policies import FieldState
 from ..schema.plan import (
     ANY,
-    AnyNode,
+    UNBUILT,
     ModelNode,
     Node,
     NullableNode,
@@ -45,6 +45,11 @@ def _escape(part: PathItem) -> str:
     if isinstance(part, int):
         return str(part)
     return part.replace("~", "~0").replace("/", "~1")
+
+
+def _started(value: Any) -> bool:
+    """A ``NotNull`` string field counts once it has a character."""
+    return isinstance(value, str) and value != ""
 
 
 def _resolve(node: Node, kind: Any, loc: Path) -> tuple[Node, list[Node] | None]:
@@ -126,7 +131,16 @@ class _ContainerFrame(_Frame):
     """An object or array. ``structured`` when its node builds this container itself;
     ``candidates`` while it is an object of a union not yet narrowed to one member."""
 
-    __slots__ = ("structured", "validated", "handoff", "open_key", "candidates", "union_errors")
+    __slots__ = (
+        "structured",
+        "validated",
+        "handoff",
+        "open_key",
+        "candidates",
+        "union_errors",
+        "final",
+        "withheld",
+    )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
         super().__init__(node, path, loc, pointer, kind)
@@ -136,6 +150,23 @@ class _ContainerFrame(_Frame):
         self.open_key: PathItem | None = None
         self.candidates: list[Node] | None = None
         self.union_errors: list[dict[str, Any]] = []
+        self.final: dict[str, Any] = {}  # a model's fields validated for good: name -> value
+        self.withheld = False  # a Done field waits for its model: the state lacks it
+
+    @property
+    def model_fields(self) -> bool:
+        """Whether this is a user model being built field by field."""
+        return (
+            self.structured
+            and isinstance(self.node, ModelNode)
+            and not isinstance(self.node, WrapperNode)
+        )
+
+    def built(self) -> Any:
+        """What the node's ``complete`` receives for a container it built."""
+        if isinstance(self.node, ModelNode) and not isinstance(self.node, WrapperNode):
+            return (self.validated, self.handoff, self.final)
+        return (self.validated, self.handoff)
 
     def child_node(self, key: PathItem) -> Node:
         if self.structured:
@@ -163,7 +194,11 @@ class _ContainerFrame(_Frame):
             return False
         if self.structured and isinstance(node, ModelNode) and node.not_null:
             for keys in node.not_null:
-                if any(k in self.validated for k in keys):
+                if any(
+                    k in self.validated
+                    and (node.fields[k][0] in self.final or _started(self.validated[k]))
+                    for k in keys
+                ):
                     continue
                 if (
                     isinstance(open_frame, _StringFrame)
@@ -185,20 +220,20 @@ class _ContainerFrame(_Frame):
             if open_child is not OMIT:
                 items.append(open_child)
             return items
-        if self.structured and isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
+        if self.model_fields:
+            assert isinstance(node, ModelNode)
             fields = node.fields
             values: dict[str, Any] = {}
-            done = []
+            final = self.final
             for key, value in self.validated.items():
                 entry = fields.get(key)
-                if entry is not None:
+                if entry is not None and (entry[0] in final or not entry[1].policy.done):
                     values[entry[0]] = value
-                    done.append(entry[0])
             open_entry = fields.get(self.open_key) if isinstance(self.open_key, str) else None
             if open_child is not OMIT and open_entry is not None:
                 values[open_entry[0]] = open_child
             return node.partial_model.build(
-                values, frozenset(done), open_entry[0] if open_entry and open_frame else None
+                values, frozenset(final), open_entry[0] if open_entry and open_frame else None
             )
         out = dict(self.validated)
         if open_child is not OMIT:
@@ -219,8 +254,9 @@ class BuildResult:
 class PartialBuilder:
     """Consumes parser events; keeps validated values and produces snapshots and patch ops."""
 
-    def __init__(self, plan: Node, wrapper_key: str | None) -> None:
+    def __init__(self, plan: Node, wrapper_key: str | None, context: Any = None) -> None:
         self.plan = plan
+        self.context = context  # pydantic's validation context, for every validator
         self.wrapper_key = wrapper_key
         self._prefix = 1 if wrapper_key else 0  # path items that belong to the wrapper
         self.stack: list[_Frame] = []
@@ -366,37 +402,52 @@ class PartialBuilder:
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
         node = frame.node
-        if isinstance(frame, _ContainerFrame):
-            if frame.structured:
-                validated, handoff = node.complete((frame.validated, frame.handoff), frame.loc)
-            else:
-                validated, handoff = node.complete(ev.value, frame.loc)
+        parent = self.stack[-1] if self.stack else None
+        assert parent is None or isinstance(parent, _ContainerFrame)
+        key = ev.path[-1] if parent is not None else None
+        in_model = parent is not None and parent.model_fields
+        frame_is_model = isinstance(frame, _ContainerFrame) and frame.model_fields
+        if isinstance(frame, _ContainerFrame) and frame.structured:
+            validated, handoff = node.complete(frame.built(), frame.loc, self.context)
+        elif in_model and not isinstance(frame, _ContainerFrame):
+            validated, handoff = UNBUILT, ev.value  # a field's leaf: its model validates it
         else:
-            validated, handoff = node.complete(ev.value, frame.loc)
+            validated, handoff = node.complete(ev.value, frame.loc, self.context)
+        final = True
+        if in_model:
+            assert parent is not None and key is not None
+            assert isinstance(parent.node, ModelNode)
+            validated, final = parent.node.finish_field(
+                parent.final, key, ev.value, validated, frame.loc, self.context
+            )
         if node.policy.checks:
             node.run_checks(validated, frame.loc)
         shown = self._parent_in_state(len(self.stack))  # the frame's index before the pop
         if frame.pointer is not None and shown:
-            if not frame.in_state:  # a leaf, or a value hidden until now: add it whole
+            if not final and node.policy.done:  # not final yet: its model will add it
+                assert parent is not None
+                parent.withheld = True
+            elif not frame.in_state:  # a leaf, or a value hidden until now: add it whole
                 whole = (
                     self._json(node, handoff) if isinstance(frame, _ContainerFrame) else ev.value
                 )
                 self._add(frame, whole, result)
-            elif isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
+            elif frame_is_model:
                 dumped = self._json(node, handoff)
                 held = with_states(node, ev.value) if self.has_states else ev.value
-                if dumped != held:
+                if dumped != held or (isinstance(frame, _ContainerFrame) and frame.withheld):
                     result.ops.append({"op": "replace", "path": frame.pointer, "value": dumped})
-            self._set_state(frame, "done", result)
-        if not self.stack:
+            if final:
+                self._set_state(frame, "done", result)
+        if parent is None:
             self.done = True
             self.final = validated
             self.final_handoff = handoff
             return
-        parent = self.stack[-1]
-        assert isinstance(parent, _ContainerFrame)
-        key = ev.path[-1]
+        assert key is not None
         parent.add(key, validated, handoff)
+        if final and in_model:
+            parent.final[parent.node.fields[key][0]] = validated  # type: ignore[attr-defined]
         if parent.node.policy.checks and parent.structured and parent.kind == "array":
             parent.node.run_checks(list(parent.validated), parent.loc)
         if frame.pointer is not None and shown:
@@ -469,7 +520,7 @@ class PartialBuilder:
         keep = []
         for member in frame.candidates:
             try:
-                member.child(key).complete(value, (*frame.loc, key))
+                member.child(key).validate_raw(value, (*frame.loc, key), self.context)
                 keep.append(member)
             except StreamValidationError as exc:
                 frame.union_errors.extend(relabel(exc, frame.loc, member))
@@ -510,11 +561,20 @@ class PartialBuilder:
             loc = (*frame.loc, key)
             member.check_child(key, loc)
             node = member.child(key)
-            if isinstance(node, AnyNode):
-                continue
-            validated, handoff = Node.complete(node, raw, loc)  # the whole value, validated once
-            frame.validated[key] = validated
-            frame.handoff[key] = handoff
+            built: Any = UNBUILT
+            if node.container_kind() is not None or node.holds_models:
+                built = node.validate_raw(raw, loc, self.context)  # whole, validated once
+            if frame.model_fields:
+                assert isinstance(member, ModelNode)
+                value, final = member.finish_field(frame.final, key, raw, built, loc, self.context)
+                if final:
+                    frame.final[member.fields[key][0]] = value
+            elif built is UNBUILT:
+                value = node.complete(raw, loc, self.context)[0]
+            else:
+                value = built
+            frame.validated[key] = value
+            frame.handoff[key] = value if node.holds_models else raw
 
     # --- revealing ----------------------------------------------------------------------
     def _reveal(self, index: int, result: BuildResult) -> None:

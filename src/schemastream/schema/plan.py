@@ -18,20 +18,30 @@ Nodes are pure: no IO, no per-stream state (that lives in :mod:`schemastream.par
 from __future__ import annotations
 
 import copy
+import dataclasses
 import enum
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, SkipValidation, TypeAdapter, ValidationError, create_model
+import pydantic_core
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    WrapValidator,
+    create_model,
+)
 from pydantic.functional_validators import (
     AfterValidator,
     BeforeValidator,
     PlainValidator,
-    WrapValidator,
 )
 
 from ..errors import StreamValidationError
@@ -42,6 +52,12 @@ if typing.TYPE_CHECKING:
     from ..partial.models import PartialModel
 
 _VALIDATOR_TYPES = (AfterValidator, BeforeValidator, PlainValidator, WrapValidator)
+_VALIDATOR_MODES = {
+    AfterValidator: "after",
+    BeforeValidator: "before",
+    PlainValidator: "plain",
+    WrapValidator: "wrap",
+}
 _NONE_TYPE = type(None)
 
 
@@ -115,8 +131,11 @@ class Node:
     #: Display policies (:mod:`schemastream.policies`) of this place in the document.
     policy: Policy = NO_POLICY
 
-    def __init__(self, annotation: Any, metadata: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, annotation: Any, metadata: Sequence[Any] = (), config: ConfigDict | None = None
+    ) -> None:
         self.annotation = annotation
+        self.config = config  # the enclosing model's config (strict, str_* options ...)
         self.policy = read_policy(metadata)
         self.metadata = tuple(m for m in metadata if not is_policy(m))
         self.max_length: int | None = None
@@ -129,15 +148,24 @@ class Node:
 
     @cached_property
     def adapter(self) -> TypeAdapter[Any]:
-        """Validates a complete value (constraints included, functional validators excluded:
-        those belong to the enclosing model and run once, in its ``model_validate``)."""
-        checks = [m for m in self.metadata if not isinstance(m, _VALIDATOR_TYPES)]
+        """Validates a complete value: type, constraints and the validators in its own
+        ``Annotated`` metadata (a model's field-level validators are the model's: see
+        :meth:`ModelNode.finish_field`), under the enclosing model's config."""
         tp: Any = self.annotation
-        if checks:
-            params = (tp, *checks)
+        if self.metadata:
+            params = (tp, *self.metadata)
             # Subscription, not Annotated.__class_getitem__: that is gone in Python 3.13.
             tp = Annotated[params]  # type: ignore[valid-type]
-        return TypeAdapter(tp)
+        config = self.config if self.config and not _has_own_config(self.annotation) else None
+        return TypeAdapter(tp, config=config)
+
+    def validate_raw(self, value: Any, loc: Path, context: Any = None) -> Any:
+        """Validate a complete raw JSON value in pydantic's JSON mode (strict models accept
+        what ``model_validate_json`` accepts; validators see ``info.mode == "json"``)."""
+        try:
+            return self.adapter.validate_json(pydantic_core.to_json(value), context=context)
+        except ValidationError as exc:
+            raise from_pydantic(exc, loc) from None
 
     # --- early checks -------------------------------------------------------------------
     def check_string(self, length: int, text: Callable[[], str], loc: Path) -> None:
@@ -174,14 +202,11 @@ class Node:
                 raise error(loc, kind, f"{label}, {exc}", value, error=str(exc)) from None
 
     # --- completion ---------------------------------------------------------------------
-    def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
+    def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
         """Validate a complete value. Returns ``(validated, handoff)``: ``validated`` is shown
-        to users; ``handoff`` is what the parent's validation receives (raw JSON for leaves, so
-        the parent model's own validators see exactly what they would without streaming)."""
-        try:
-            validated = self.adapter.validate_python(value)
-        except ValidationError as exc:
-            raise from_pydantic(exc, loc) from None
+        to users; ``handoff`` is the raw JSON for leaves (what the JSON state holds) and the
+        validated value where models are inside."""
+        validated = self.validate_raw(value, loc, context)
         # models inside (a union of models): hand the instances on, the parent skips them
         return validated, validated if self.holds_models else value
 
@@ -198,7 +223,7 @@ class AnyNode(Node):
     def accepts_kind(self, kind: ValueKind) -> bool:
         return True
 
-    def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
+    def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
         return value, value
 
 
@@ -271,7 +296,7 @@ class ListNode(Node):
                 actual_length=key + 1,
             )
 
-    def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
+    def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
         # ``value`` is (validated items, handoff items): items were validated as they closed.
         validated, handoff = value
         if self.min_length is not None and len(validated) < self.min_length:
@@ -298,7 +323,7 @@ class DictNode(Node):
     def child(self, key: PathItem) -> Node:
         return self.value
 
-    def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
+    def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
         validated, handoff = value
         if self.max_length is not None and len(validated) > self.max_length:
             raise error(
@@ -307,8 +332,51 @@ class DictNode(Node):
         return validated, handoff
 
 
+_PASSTHROUGH: ContextVar[Mapping[str, Any]] = ContextVar("schemastream_passthrough")
+
+#: What a field's node built, when it built nothing (the field is a JSON scalar).
+UNBUILT: Any = object()
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _passthrough(name: str) -> WrapValidator:
+    """A field validator that returns the value already validated for ``name`` (set in
+    :data:`_PASSTHROUGH` around the call), so nothing is validated twice."""
+
+    def take(value: Any, handler: Any) -> Any:
+        return _PASSTHROUGH.get()[name]
+
+    return WrapValidator(take)
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldPlan:
+    """How one field of a model completes."""
+
+    name: str
+    key: str  # the JSON key it travels under
+    node: Node
+    prior: tuple[str, ...]  # the fields defined before it (what its validators see in info.data)
+    modes: frozenset[str]  # modes of its validators (field_validator and Annotated validators)
+    built: bool  # a container or a value holding models: the node builds it from its children
+
+
 class ModelNode(Node):
-    """A pydantic model: known keys map to field nodes; validated once, when it closes."""
+    """A pydantic model: known keys map to field nodes.
+
+    Each field is validated once, when it completes, in pydantic's JSON mode: its type and
+    constraints, and its own validators (through a *probe*, a subclass of the model that
+    validates that field only, with the fields before it passed through, so ``info.data``
+    is what ``model_validate_json`` would give). A field's validators run early only when
+    they must give the same answer as at the end: every field defined before it is final
+    and the model has no ``before``/``wrap`` model validator; otherwise the field stays
+    unfinished until the model completes. The model itself is validated once, when it
+    closes, by a *shell* subclass that passes every final field through, so only its model
+    validators and the still unfinished fields run.
+    """
 
     def __init__(self, model: type[BaseModel]) -> None:
         super().__init__(model)
@@ -321,26 +389,49 @@ class ModelNode(Node):
     @cached_property
     def fields(self) -> dict[str, tuple[str, Node]]:
         """JSON key -> (attribute name, node). Compiled lazily so recursive models work."""
-        out: dict[str, tuple[str, Node]] = {}
-        by_name = bool(self.model.model_config.get("populate_by_name")) or bool(
-            self.model.model_config.get("validate_by_name")
-        )
+        return {key: (plan.name, plan.node) for key, plan in self._keys.items()}
+
+    @cached_property
+    def plans(self) -> dict[str, FieldPlan]:
+        """Attribute name -> :class:`FieldPlan`, in definition order."""
+        out: dict[str, FieldPlan] = {}
+        config = self.model.model_config
+        decorated: dict[str, set[str]] = {}
+        for dec in self.model.__pydantic_decorators__.field_validators.values():
+            names = self.model.model_fields if "*" in dec.info.fields else dec.info.fields
+            for name in names:
+                decorated.setdefault(name, set()).add(dec.info.mode)
+        prior: list[str] = []
         for name, info in self.model.model_fields.items():
-            node = compile_node(info.annotation, info.metadata)
-            keys = []
+            checks = [m for m in info.metadata if not isinstance(m, _VALIDATOR_TYPES)]
+            modes = decorated.get(name, set()) | {
+                _VALIDATOR_MODES[type(m)] for m in info.metadata if isinstance(m, _VALIDATOR_TYPES)
+            }
+            node = compile_node(info.annotation, checks, config=config)
             alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
-            keys.append(alias or name)
-            if alias and by_name:
-                keys.append(name)
-            for key in keys:
-                out[key] = (name, node)
+            built = node.container_kind() is not None or node.holds_models
+            out[name] = FieldPlan(name, alias or name, node, tuple(prior), frozenset(modes), built)
+            prior.append(name)
         return out
 
     @cached_property
-    def partial_model(self) -> type[PartialModel]:
-        from ..partial.models import partial_model
+    def _keys(self) -> dict[str, FieldPlan]:
+        by_name = bool(self.model.model_config.get("populate_by_name")) or bool(
+            self.model.model_config.get("validate_by_name")
+        )
+        out: dict[str, FieldPlan] = {}
+        for name, plan in self.plans.items():
+            out[plan.key] = plan
+            if by_name and plan.key != name:
+                out[name] = plan
+        return out
 
-        return partial_model(self.model)
+    @cached_property
+    def early(self) -> bool:
+        """Whether fields may be finished before the model: no model validator that sees
+        (and may change) the raw input."""
+        decs = self.model.__pydantic_decorators__.model_validators.values()
+        return all(dec.info.mode == "after" for dec in decs)
 
     @cached_property
     def not_null(self) -> tuple[frozenset[str], ...]:
@@ -354,13 +445,17 @@ class ModelNode(Node):
     @cached_property
     def pending_states(self) -> dict[str, Any]:
         """The JSON state of a new object: each ``WithState`` field pending."""
-        out: dict[str, Any] = {}
-        names: set[str] = set()
-        for key, (name, node) in self.fields.items():
-            if node.policy.with_state and name not in names:
-                names.add(name)
-                out[key] = {"value": None, "state": "pending"}
-        return out
+        return {
+            plan.key: {"value": None, "state": "pending"}
+            for plan in self.plans.values()
+            if plan.node.policy.with_state
+        }
+
+    @cached_property
+    def partial_model(self) -> type[PartialModel]:
+        from ..partial.models import partial_model
+
+        return partial_model(self.model)
 
     def child(self, key: PathItem) -> Node:
         entry = self.fields.get(key) if isinstance(key, str) else None
@@ -373,42 +468,126 @@ class ModelNode(Node):
         if self.forbid_extra and key not in self.fields:
             raise error(loc, "extra_forbidden", "Extra inputs are not permitted", key)
 
-    @cached_property
-    def shell(self) -> type[BaseModel] | None:
-        """A subclass whose model-typed fields skip validation, or ``None`` if none has any.
-
-        Pydantic re-runs an ``after`` model validator on every instance it is handed, so
-        validating the parent with its already-validated children would run the children's
-        validators twice. The shell keeps the parent's own validators and config and takes
-        the children as they are (their constraints were checked when they closed).
-        """
-        skip = {n: f for n, f in self.model.model_fields.items() if _contains_model(f.annotation)}
-        if not skip:
-            return None
-        overrides: dict[str, Any] = {
-            name: (Annotated[info.annotation, SkipValidation()], info)
-            for name, info in skip.items()
-        }
-        return create_model(  # type: ignore[no-any-return, call-overload]
-            self.model.__name__, __base__=self.model, __module__=self.model.__module__, **overrides
+    # --- completion ---------------------------------------------------------------------
+    def finish_field(
+        self,
+        final: Mapping[str, Any],
+        key: PathItem,
+        raw: Any,
+        built: Any,
+        loc: Path,
+        context: Any = None,
+    ) -> tuple[Any, bool]:
+        """A field's value completed. ``final``: the fields finished so far (name -> value);
+        ``raw``: its JSON; ``built``: what its node built (containers, models). Returns the
+        value to show and whether it is final (validated for good)."""
+        plan = self._keys.get(key) if isinstance(key, str) else None
+        if plan is None:  # an extra key: kept raw, the model decides at the end
+            return raw, False
+        was_built = built is not UNBUILT
+        if not plan.modes:
+            return (built, True) if was_built else (plan.node.validate_raw(raw, loc, context), True)
+        if not self.early or not all(p in final for p in plan.prior):
+            return (built if was_built else raw), False
+        if was_built and plan.modes != {"after"}:
+            return built, False  # before/wrap/plain validators on a container: at the end
+        probe = self._derived(
+            frozenset(plan.prior),
+            frozenset({plan.name}) if was_built else frozenset(),
+            frozenset(self.plans) - {*plan.prior, plan.name},
+            probe=True,
         )
+        doc = {self.plans[p].key: None for p in plan.prior}
+        doc[plan.key] = None if was_built else raw
+        values = dict(final)
+        if was_built:
+            values[plan.name] = built
+        instance = self._validate(probe, doc, values, loc[:-1], context)
+        return getattr(instance, plan.name), True
 
-    def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
-        _validated, handoff = value
-        try:
-            shell = self.shell
-            if shell is None:
-                instance = self.model.model_validate(handoff)
+    def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
+        """The model closed: ``value`` is (shown values, handoff, final names -> values)."""
+        shown, handoff, final = value
+        through = dict(final)
+        doc: dict[str, Any] = {}
+        for key, raw in handoff.items():
+            plan = self._keys.get(key)
+            if plan is not None and (plan.name in final or not _is_scalar(raw)):
+                through.setdefault(plan.name, shown[key])
+                doc[key] = None
             else:
-                tmp = shell.model_validate(handoff)
-                instance = self.model.model_construct(
-                    tmp.model_fields_set, **tmp.__dict__, **(tmp.__pydantic_extra__ or {})
-                )
-                if tmp.__pydantic_private__:
-                    instance.__pydantic_private__ = dict(tmp.__pydantic_private__)
+                doc[key] = raw
+        shell = self._derived(frozenset(final), frozenset(through) - set(final), frozenset())
+        instance = self._validate(shell, doc, through, loc, context)
+        if shell is not self.model:
+            tmp = instance
+            instance = self.model.model_construct(
+                tmp.model_fields_set, **tmp.__dict__, **(tmp.__pydantic_extra__ or {})
+            )
+            if tmp.__pydantic_private__:
+                instance.__pydantic_private__ = dict(tmp.__pydantic_private__)
+        return instance, instance
+
+    @staticmethod
+    def _validate(
+        cls: type[BaseModel], doc: Any, values: Mapping[str, Any], loc: Path, context: Any
+    ) -> BaseModel:
+        token = _PASSTHROUGH.set(values)
+        try:
+            return cls.model_validate_json(pydantic_core.to_json(doc), context=context)
         except ValidationError as exc:
             raise from_pydantic(exc, loc) from None
-        return instance, instance
+        finally:
+            _PASSTHROUGH.reset(token)
+
+    def _derived(
+        self,
+        done: frozenset[str],
+        kept: frozenset[str],
+        skipped: frozenset[str],
+        probe: bool = False,
+    ) -> type[BaseModel]:
+        """A subclass of the model (so its methods and config stay) in which the fields in
+        ``done`` are passed through without their validators, those in ``kept`` are passed
+        through with their validators, those in ``skipped`` are ignored, and (for a probe)
+        the model validators are dropped. Cached: one per combination."""
+        cache_key = (done, kept, skipped, probe)
+        cls = self._derived_cache.get(cache_key)
+        if cls is not None:
+            return cls
+        if not (done or kept or skipped or probe):
+            self._derived_cache[cache_key] = self.model
+            return self.model
+        overrides: dict[str, Any] = {}
+        for name in done | kept:
+            info = copy.copy(self.model.model_fields[name])
+            keep = name in kept
+            info.metadata = [m for m in info.metadata if keep and isinstance(m, _VALIDATOR_TYPES)]
+            overrides[name] = (Annotated[Any, _passthrough(name)], info)
+        for name in skipped:
+            overrides[name] = (Annotated[Any, SkipValidation()], None)
+        cls = create_model(  # type: ignore[call-overload]
+            self.model.__name__, __base__=self.model, __module__=self.model.__module__, **overrides
+        )
+        decs = cls.__pydantic_decorators__
+        drop = done | skipped
+        for ref, dec in list(decs.field_validators.items()):
+            names = tuple(self.model.model_fields) if "*" in dec.info.fields else dec.info.fields
+            left = tuple(n for n in names if n not in drop)
+            if not left:
+                del decs.field_validators[ref]
+            elif left != dec.info.fields:
+                narrowed = dataclasses.replace(dec.info, fields=left, check_fields=False)
+                decs.field_validators[ref] = dataclasses.replace(dec, info=narrowed)
+        if probe:
+            decs.model_validators.clear()
+        cls.model_rebuild(force=True)
+        self._derived_cache[cache_key] = cls
+        return cls
+
+    @cached_property
+    def _derived_cache(self) -> dict[Any, type[BaseModel]]:
+        return {}
 
 
 class WrapperNode(ModelNode):
@@ -424,8 +603,8 @@ class WrapperNode(ModelNode):
     def fields(self) -> dict[str, tuple[str, Node]]:
         return {self.key: (self.key, self.inner)}
 
-    def complete(self, value: Any, loc: Path) -> tuple[Any, Any]:
-        validated, handoff = value
+    def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
+        validated, handoff = value[:2]
         if self.key not in validated:
             raise error(loc, "missing", "Field required", handoff)
         return validated[self.key], handoff[self.key]
@@ -467,7 +646,7 @@ class UnionNode(Node):
         """The members' nodes (compiled lazily, so recursive unions work)."""
         if self.tag_key is not None:
             return tuple(dict.fromkeys(self.branches.values()))
-        return tuple(compile_node(option) for option in self.options)
+        return tuple(compile_node(option, (), self.config) for option in self.options)
 
     @cached_property
     def tag_node(self) -> Node:
@@ -557,6 +736,14 @@ def _json_kind(value: Any) -> ValueKind:
     return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "string"
 
 
+def _has_own_config(tp: Any) -> bool:
+    """Types that carry their own config (a TypeAdapter refuses one for them)."""
+    tp = _strip_annotated(tp, [])
+    return isinstance(tp, type) and (
+        issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)
+    )
+
+
 def _contains_model(tp: Any) -> bool:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return True
@@ -573,41 +760,51 @@ def _strip_annotated(tp: Any, metadata: list[Any]) -> Any:
     return tp
 
 
-def compile_node(annotation: Any, metadata: Sequence[Any] = ()) -> Node:
-    """Compile a type annotation (plus field metadata) into a plan node."""
+def compile_node(
+    annotation: Any, metadata: Sequence[Any] = (), config: ConfigDict | None = None
+) -> Node:
+    """Compile a type annotation (plus field metadata) into a plan node. ``config``: the
+    enclosing model's, for the leaves it holds (a strict model's dates are strict)."""
     meta = list(metadata)
     tp = _strip_annotated(annotation, meta)
     origin = get_origin(tp)
+    node: Node
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         non_null = [a for a in args if a is not _NONE_TYPE]
         if len(non_null) == 1 and len(args) == 2:
-            return NullableNode(annotation, meta, compile_node(non_null[0], meta))
-        return UnionNode(annotation, meta, non_null, nullable=len(non_null) < len(args))
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
+            node = NullableNode(annotation, meta, compile_node(non_null[0], meta, config))
+        else:
+            node = UnionNode(annotation, meta, non_null, nullable=len(non_null) < len(args))
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
         node = _model_node(tp)
         policy = read_policy(meta)
         if policy:  # model nodes are shared: policies go on a copy
             node = copy.copy(node)
             node.policy = policy
         return node
-    if tp is Any or tp is typing.Any:
+    elif tp is Any or tp is typing.Any:
         return AnyNode(annotation, meta) if read_policy(meta) else ANY
-    if tp is str:
-        return StrNode(annotation, meta)
-    if origin is Literal:
-        return ChoiceNode(annotation, meta, get_args(tp), "literal")
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return ChoiceNode(annotation, meta, [m.value for m in tp], "enum")
-    if origin in (list, Sequence, typing.Sequence) or tp is list:
+    elif tp is str:
+        node = StrNode(annotation, meta)
+    elif origin is Literal:
+        node = ChoiceNode(annotation, meta, get_args(tp), "literal")
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+        node = ChoiceNode(annotation, meta, [m.value for m in tp], "enum")
+    elif origin in (list, Sequence, typing.Sequence) or tp is list:
         args = get_args(tp)
-        return ListNode(annotation, meta, compile_node(args[0]) if args else ANY)
-    if origin in (dict, Mapping, typing.Mapping) or tp is dict:
+        node = ListNode(annotation, meta, compile_node(args[0], (), config) if args else ANY)
+    elif origin in (dict, Mapping, typing.Mapping) or tp is dict:
         args = get_args(tp)
         if args and args[0] is not str:
-            return Node(annotation, meta)
-        return DictNode(annotation, meta, compile_node(args[1]) if len(args) == 2 else ANY)
-    return Node(annotation, meta)
+            node = Node(annotation, meta)
+        else:
+            value = compile_node(args[1], (), config) if len(args) == 2 else ANY
+            node = DictNode(annotation, meta, value)
+    else:
+        node = Node(annotation, meta)
+    node.config = config
+    return node
 
 
 _MODEL_NODES: dict[type[BaseModel], ModelNode] = {}
