@@ -162,10 +162,10 @@ class _ContainerFrame(_Frame):
             and not isinstance(self.node, WrapperNode)
         )
 
-    def built(self) -> Any:
+    def built(self, raw: Any) -> Any:
         """What the node's ``complete`` receives for a container it built."""
-        if isinstance(self.node, ModelNode) and not isinstance(self.node, WrapperNode):
-            return (self.validated, self.handoff, self.final)
+        if self.model_fields:
+            return (self.validated, self.handoff, self.final, raw)
         return (self.validated, self.handoff)
 
     def child_node(self, key: PathItem) -> Node:
@@ -408,7 +408,7 @@ class PartialBuilder:
         in_model = parent is not None and parent.model_fields
         frame_is_model = isinstance(frame, _ContainerFrame) and frame.model_fields
         if isinstance(frame, _ContainerFrame) and frame.structured:
-            validated, handoff = node.complete(frame.built(), frame.loc, self.context)
+            validated, handoff = node.complete(frame.built(ev.value), frame.loc, self.context)
         elif in_model and not isinstance(frame, _ContainerFrame):
             validated, handoff = UNBUILT, ev.value  # a field's leaf: its model validates it
         else:

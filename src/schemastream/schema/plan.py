@@ -485,9 +485,11 @@ class ModelNode(Node):
         if plan is None:  # an extra key: kept raw, the model decides at the end
             return raw, False
         was_built = built is not UNBUILT
+        if not self.early:  # a before/wrap model validator may change any field's input
+            return (built if was_built else raw), False
         if not plan.modes:
             return (built, True) if was_built else (plan.node.validate_raw(raw, loc, context), True)
-        if not self.early or not all(p in final for p in plan.prior):
+        if not all(p in final for p in plan.prior):
             return (built if was_built else raw), False
         if was_built and plan.modes != {"after"}:
             return built, False  # before/wrap/plain validators on a container: at the end
@@ -506,16 +508,20 @@ class ModelNode(Node):
         return getattr(instance, plan.name), True
 
     def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
-        """The model closed: ``value`` is (shown values, handoff, final names -> values)."""
-        shown, handoff, final = value
+        """The model closed: ``value`` is (shown values, handoff, final names -> values, its
+        raw JSON)."""
+        shown, handoff, final, raw_doc = value
         through = dict(final)
-        doc: dict[str, Any] = {}
+        # model validators that see the input get all of it; otherwise passed-through fields
+        # travel as null (their values come from ``through``), so nothing is serialised twice
+        doc: dict[str, Any] = dict(raw_doc) if not self.early else {}
         for key, raw in handoff.items():
             plan = self._keys.get(key)
             if plan is not None and (plan.name in final or not _is_scalar(raw)):
                 through.setdefault(plan.name, shown[key])
-                doc[key] = None
-            else:
+                if self.early:
+                    doc[key] = None
+            elif self.early:
                 doc[key] = raw
         shell = self._derived(frozenset(final), frozenset(through) - set(final), frozenset())
         instance = self._validate(shell, doc, through, loc, context)
