@@ -281,6 +281,23 @@ async def test_union_items_are_never_dicts(
     assert all(getattr(x, "__schemastream_model__", type(x)) is Link for x in shown)
 
 
+async def test_done_union_items_appear_whole(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    """``ss.Done`` on a union-typed list item: whole notes and links only, never a partial."""
+    tp = list[Annotated[Union[Note, Link], ss.Done]]
+    spec = ResponseSpec.from_type(tp)
+    server.add(wire.script(dumps({"items": ENTRIES}), spec, n=2))
+    stream = _stream(server, wire, use_async, tp)
+    partials = await _partials(stream, use_async)
+
+    expected = TypeAdapter(tp).validate_python(ENTRIES)
+    for p in partials:
+        assert p == expected[: len(p)], p  # only whole, validated items
+        assert all(type(item) in (Note, Link) for item in p), p
+    assert [len(p) for p in partials] == [0, 1, 2, 3]
+
+
 # -- StreamCheck fails fast --------------------------------------------------------------------
 
 
