@@ -17,7 +17,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 import schemastream as ss
-from schemastream.events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
+from schemastream.events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
 from tests.providers.test_cross_provider import (
@@ -340,6 +340,30 @@ async def test_stream_check_fails_fast_and_hangs_up(
     assert ex.disconnected and not ex.completed
     assert ex.disconnected_at == stop  # not one chunk past the gate
     assert len(server.exchanges) == 1
+
+
+async def test_stream_check_failure_is_retried(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    """A ``StreamCheck`` failure is a validation failure: ``max_retries`` re-asks."""
+    spec = ResponseSpec.from_type(Ad)
+    bad = dumps({"title": "Bad", "blurb": "Cheaper than Acme. " + "More text. " * 40})
+    good = {"title": "Good", "blurb": "Simply the best."}
+    first_script = wire.script(bad, spec, n=4)
+    stop = wire.first_piece + bad.index("Acme") // 4 + 3
+    first_script.gate(stop)  # never opened: only the client hanging up ends the response
+    first_script.gate_timeout = 5
+    server.add(first_script, wire.script(dumps(good), spec, n=4))
+    stream = _stream(server, wire, use_async, Ad, max_retries=1)
+    events = await _collect(stream, use_async)
+    restarts = [e for e in events if isinstance(e, RestartEvent)]
+    assert len(restarts) == 1 and isinstance(restarts[0].error, ss.StreamValidationError)
+    assert restarts[0].error.errors()[0]["loc"] == ("blurb",)
+    assert isinstance(events[-1], FinalEvent) and events[-1].value == Ad(**good)
+    assert len(server.exchanges) == 2
+    first = server.exchanges[0]
+    assert first.done.wait(5) and first.disconnected and not first.completed
+    assert first.disconnected_at == stop
 
 
 # -- granularity and debounce --------------------------------------------------------------------
