@@ -140,6 +140,7 @@ class _ContainerFrame(_Frame):
         "union_errors",
         "final",
         "withheld",
+        "built_keys",
     )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
@@ -152,6 +153,7 @@ class _ContainerFrame(_Frame):
         self.union_errors: list[dict[str, Any]] = []
         self.final: dict[str, Any] = {}  # a model's fields validated for good: name -> value
         self.withheld = False  # a Done field waits for its model: the state lacks it
+        self.built_keys: set[PathItem] = set()  # fields whose value its node built (validated)
 
     @property
     def model_fields(self) -> bool:
@@ -165,7 +167,7 @@ class _ContainerFrame(_Frame):
     def built(self, raw: Any) -> Any:
         """What the node's ``complete`` receives for a container it built."""
         if self.model_fields:
-            return (self.validated, self.handoff, self.final, raw)
+            return (self.validated, self.handoff, self.final, self.built_keys, raw)
         return (self.validated, self.handoff)
 
     def child_node(self, key: PathItem) -> Node:
@@ -409,11 +411,12 @@ class PartialBuilder:
         frame_is_model = isinstance(frame, _ContainerFrame) and frame.model_fields
         if isinstance(frame, _ContainerFrame) and frame.structured:
             validated, handoff = node.complete(frame.built(ev.value), frame.loc, self.context)
-        elif in_model and not isinstance(frame, _ContainerFrame):
-            validated, handoff = UNBUILT, ev.value  # a field's leaf: its model validates it
+        elif in_model:  # a field's JSON value its node did not build: its model validates it
+            validated, handoff = UNBUILT, ev.value
         else:
             validated, handoff = node.complete(ev.value, frame.loc, self.context)
         final = True
+        built = validated
         if in_model:
             assert parent is not None and key is not None
             assert isinstance(parent.node, ModelNode)
@@ -433,9 +436,12 @@ class PartialBuilder:
                 )
                 self._add(frame, whole, result)
             elif frame_is_model:
-                dumped = self._json(node, handoff)
-                held = with_states(node, ev.value) if self.has_states else ev.value
-                if dumped != held or (isinstance(frame, _ContainerFrame) and frame.withheld):
+                assert isinstance(frame, _ContainerFrame) and isinstance(node, ModelNode)
+                self._reconcile(frame, node, handoff, ev.value, result)
+            elif in_model and final and validated is not built:
+                # its validators made something else of it: the state shows what is final
+                dumped = self._json(node, validated)
+                if dumped != (ev.value if built is UNBUILT else self._json(node, built)):
                     result.ops.append({"op": "replace", "path": frame.pointer, "value": dumped})
             if final:
                 self._set_state(frame, "done", result)
@@ -448,6 +454,8 @@ class PartialBuilder:
         parent.add(key, validated, handoff)
         if final and in_model:
             parent.final[parent.node.fields[key][0]] = validated  # type: ignore[attr-defined]
+        if in_model and built is not UNBUILT:
+            parent.built_keys.add(key)
         if parent.node.policy.checks and parent.structured and parent.kind == "array":
             parent.node.run_checks(list(parent.validated), parent.loc)
         if frame.pointer is not None and shown:
@@ -465,6 +473,58 @@ class PartialBuilder:
             self._narrow_by_value(parent, key, ev.value)
         if not parent.in_state:
             self._reveal(len(self.stack) - 1, result)
+
+    def _reconcile(
+        self, frame: _ContainerFrame, node: ModelNode, instance: Any, raw: Any, result: BuildResult
+    ) -> None:
+        """A model closed: make its JSON state pydantic's JSON form of the validated instance
+        (defaults, ignored extras, computed fields, values its validators changed).
+
+        Field by field, without dumping the models below it (each did this when it closed):
+        a whole dump per model would cost the depth of the tree, and pydantic refuses to
+        serialise deeper than 255 levels. Models with custom serialisers, WithState fields or
+        a withheld field take the whole dump."""
+        pointer = frame.pointer
+        assert pointer is not None
+        if self.has_states or frame.withheld or not node.plain_dump:
+            dumped = self._json(node, instance)
+            held = with_states(node, raw) if self.has_states else raw
+            if dumped != held or frame.withheld:
+                result.ops.append({"op": "replace", "path": pointer, "value": dumped})
+            return
+        ops = result.ops
+        seen = set()
+        for plan in node.plans.values():
+            key = plan.key
+            seen.add(key)
+            value = getattr(instance, plan.name)
+            here = f"{pointer}/{_escape(key)}"
+            received = next((k for k in node.keys_of(plan.name) if k in raw), None)
+            if received is None:  # a default: not in the document
+                ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
+                continue
+            if received != key:  # read by name, dumped by alias
+                ops.append({"op": "remove", "path": f"{pointer}/{_escape(received)}"})
+                ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
+                continue
+            shown = frame.validated.get(key, OMIT)
+            if key in frame.built_keys:
+                if value is not shown:  # a model validator replaced it
+                    ops.append(
+                        {"op": "replace", "path": here, "value": self._json(plan.node, value)}
+                    )
+                continue
+            state = self._json(plan.node, shown) if plan.name in frame.final else raw[key]
+            dumped = self._json(plan.node, value)
+            if dumped != state:
+                ops.append({"op": "replace", "path": here, "value": dumped})
+        extra = instance.__pydantic_extra__ or {}
+        for key in raw:
+            if key not in seen and key not in extra and key not in node.fields:
+                ops.append({"op": "remove", "path": f"{pointer}/{_escape(key)}"})
+        for name in type(instance).model_computed_fields:
+            value = self._json(ANY, getattr(instance, name))
+            ops.append({"op": "add", "path": f"{pointer}/{_escape(name)}", "value": value})
 
     # --- unions -------------------------------------------------------------------------
     def _narrow_by_key(self, frame: _ContainerFrame, key: PathItem, loc: Path) -> None:
@@ -569,6 +629,8 @@ class PartialBuilder:
                 value, final = member.finish_field(frame.final, key, raw, built, loc, self.context)
                 if final:
                     frame.final[member.fields[key][0]] = value
+                if built is not UNBUILT:
+                    frame.built_keys.add(key)
             elif built is UNBUILT:
                 value = node.complete(raw, loc, self.context)[0]
             else:

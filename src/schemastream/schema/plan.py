@@ -338,10 +338,6 @@ _PASSTHROUGH: ContextVar[Mapping[str, Any]] = ContextVar("schemastream_passthrou
 UNBUILT: Any = object()
 
 
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
 def _passthrough(name: str) -> WrapValidator:
     """A field validator that returns the value already validated for ``name`` (set in
     :data:`_PASSTHROUGH` around the call), so nothing is validated twice."""
@@ -426,6 +422,23 @@ class ModelNode(Node):
                 out[name] = plan
         return out
 
+    def keys_of(self, name: str) -> tuple[str, ...]:
+        """The JSON keys a field may arrive under (its alias, and its name if allowed)."""
+        return tuple(k for k, p in self._keys.items() if p.name == name)
+
+    @cached_property
+    def plain_dump(self) -> bool:
+        """Whether pydantic's JSON dump of an instance is its fields' dumps under their keys
+        (no custom serialiser, no serialization alias of its own), so the JSON state can be
+        mended field by field."""
+        decs = self.model.__pydantic_decorators__
+        if decs.field_serializers or decs.model_serializers:
+            return False
+        return all(
+            info.serialization_alias in (None, self.plans[name].key)
+            for name, info in self.model.model_fields.items()
+        )
+
     @cached_property
     def early(self) -> bool:
         """Whether fields may be finished before the model: no model validator that sees
@@ -508,16 +521,16 @@ class ModelNode(Node):
         return getattr(instance, plan.name), True
 
     def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
-        """The model closed: ``value`` is (shown values, handoff, final names -> values, its
-        raw JSON)."""
-        shown, handoff, final, raw_doc = value
+        """The model closed: ``value`` is (shown values, handoff, final names -> values, the
+        keys whose value was built, its raw JSON)."""
+        shown, handoff, final, built, raw_doc = value
         through = dict(final)
         # model validators that see the input get all of it; otherwise passed-through fields
         # travel as null (their values come from ``through``), so nothing is serialised twice
         doc: dict[str, Any] = dict(raw_doc) if not self.early else {}
         for key, raw in handoff.items():
             plan = self._keys.get(key)
-            if plan is not None and (plan.name in final or not _is_scalar(raw)):
+            if plan is not None and (plan.name in final or key in built):
                 through.setdefault(plan.name, shown[key])
                 if self.early:
                     doc[key] = None
