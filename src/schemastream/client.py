@@ -129,7 +129,7 @@ class _Completions:
     @staticmethod
     def _iter_items(stream: Stream[Any]) -> Iterator[Any]:
         with stream:
-            for event in stream.events():
+            for event in stream.events(partials=False):
                 if isinstance(event, ItemEvent):
                     yield event.item
 
@@ -204,7 +204,7 @@ class _AsyncCompletions:
     @staticmethod
     async def _iter_items(stream: AsyncStream[Any]) -> AsyncIterator[Any]:
         async with stream:
-            async for event in stream.events():
+            async for event in stream.events(partials=False):
                 if isinstance(event, ItemEvent):
                     yield event.item
 

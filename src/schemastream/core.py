@@ -50,6 +50,7 @@ class StreamSession:
         max_depth: int = 512,
         max_size: int | None = None,
         context: Any = None,
+        partials: bool = True,
     ) -> None:
         if granularity not in ("change", "field", "item"):
             raise ValueError(
@@ -65,6 +66,10 @@ class StreamSession:
         self.debounce = debounce
         self.max_items = max_items
         self.partial: Any = None
+        #: build a snapshot for each PartialEvent; off for consumers of patch ops only (the
+        #: web transport), whose cost per character then stays flat for any string length
+        self.partials = partials
+        self._fed = 0  # characters fed since the last emission
         self.budget_reached = False
         self._ops: list[PatchOp] = []
         self._due = False  # a snapshot is owed to the user (held back by debounce/granularity)
@@ -79,6 +84,7 @@ class StreamSession:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
         if self.budget_reached or not text:
             return []
+        self._fed += len(text)
         result = self.builder.apply(self.parser.feed(text))
         if not (result.ops or result.completed):
             return []
@@ -93,7 +99,10 @@ class StreamSession:
         out: list[StreamEvent] = []
         if self._due:
             now = time.monotonic() if now is None else now
-            if result.items or self.debounce is None or now - self._last_emit >= self.debounce:
+            if result.items or (
+                (self.debounce is None or now - self._last_emit >= self.debounce)
+                and not self._paced()
+            ):
                 out.append(self._emit(now))
         items = result.items
         if self.max_items is not None:
@@ -104,11 +113,22 @@ class StreamSession:
         out.extend(items)
         return out
 
+    def _paced(self) -> bool:
+        """Hold a snapshot back while it would cost more than 1/32 of the text fed since the
+        last one: a snapshot copies the open string and rebuilds every open object, so for a
+        very long string (over 4 KiB) or a very deep document (over 32 levels) snapshots come
+        as the text grows by a fraction of its size, which keeps the cost per character flat.
+        Below those sizes every change is a snapshot."""
+        if not self.partials:
+            return False
+        return self._fed * 32 < self.builder.snapshot_cost()
+
     def _emit(self, now: float) -> PartialEvent:
-        self.partial = self.builder.snapshot()
+        self.partial = self.builder.snapshot() if self.partials else None
         ops, self._ops = self._ops, []
         self._due = False
         self._last_emit = now
+        self._fed = 0
         return PartialEvent(self.partial, ops)
 
     def is_complete(self, path: Path) -> bool:
@@ -201,6 +221,7 @@ class StreamDriver:
         self.done = False
         self._clock = clock
         self._session_args: dict[str, Any] = {
+            "partials": True,
             "lenient": request.mode in _LENIENT_MODES or bool(request.extra.get("lenient")),
             "granularity": granularity,
             "debounce": debounce,
@@ -213,6 +234,11 @@ class StreamDriver:
         self._text: list[str] = []
         self._finish_reason: str | None = None
         self._refusal: list[str] = []
+
+    def set_partials(self, partials: bool) -> None:
+        """Whether PartialEvents carry snapshots (before the first delta)."""
+        self._session_args["partials"] = partials
+        self.session.partials = partials
 
     # --- per attempt --------------------------------------------------------------------
     @property
@@ -259,4 +285,5 @@ class StreamDriver:
 
     @property
     def partial(self) -> Any:
-        return self.session.partial
+        session = self.session
+        return session.partial if session.partials else session.builder.snapshot()

@@ -695,6 +695,15 @@ class PartialBuilder:
             open_frame = frame
         return None if shown is OMIT else shown
 
+    def snapshot_cost(self) -> int:
+        """What building a snapshot costs beyond a small one, in characters: the open string
+        past 4 KiB, plus 64 per open level past 32."""
+        stack = self.stack
+        cost = 64 * max(0, len(stack) - 32)
+        if stack and isinstance(stack[-1], _StringFrame):
+            cost += max(0, stack[-1].length - 4096)
+        return cost
+
     def state(self, path: Path) -> FieldState:
         """``"done"``, ``"streaming"`` (started, open) or ``"pending"`` for a wire path."""
         for frame in self.stack:
