@@ -27,15 +27,27 @@ from pydantic import (
 import schemastream as ss
 from schemastream.core import StreamSession
 from schemastream.events import PartialEvent
+from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
+
+STATES: list[Any] = []  # the JSON state (from the patch ops) after each partial of stream()
 
 
 def stream(tp: Any, text: str, size: int = 3, **kw: Any) -> tuple[list[Any], Any]:
     s = StreamSession(ResponseSpec.from_type(tp), **kw)
     partials = []
+    state: Any = None
+    STATES.clear()
     for i in range(0, len(text), size):
-        partials += [e.partial for e in s.feed(text[i : i + size]) if isinstance(e, PartialEvent)]
-    return partials, s.finish("stop").value
+        for e in s.feed(text[i : i + size]):
+            if isinstance(e, PartialEvent):
+                state = apply_patch(state, e.ops)
+                partials.append(e.partial)
+                STATES.append(json.loads(json.dumps(state)))
+    final = s.finish("stop")
+    state = apply_patch(state, final.ops)
+    assert state == TypeAdapter(tp).dump_python(final.value, mode="json", by_alias=True)
+    return partials, final.value
 
 
 # --- strict models accept what model_validate_json accepts --------------------------------
@@ -283,6 +295,12 @@ def _walk_complete(value: Any, path: tuple, out: dict[tuple, Any]) -> None:
             _walk_complete(v, (*path, i), out)
 
 
+def _state_at(state: Any, path: tuple) -> Any:
+    for part in path:
+        state = state[part]
+    return state
+
+
 def _at(value: Any, path: tuple) -> Any:
     for part in path:
         value = value[part] if isinstance(part, int) else getattr(value, part)
@@ -311,13 +329,15 @@ def test_streaming_validates_exactly_as_model_validate_json(data):
     assert final == expected
     assert sorted(CALLS) == expected_calls  # the same validators, as often, in JSON mode
     shown: dict[tuple, Any] = {}
-    for p in partials:
+    for p, state in zip(partials, STATES):
         now: dict[tuple, Any] = {}
         _walk_complete(p, (), now)
         for path, v in now.items():
             if path in shown:
                 assert shown[path] == v, path  # a value shown final never changes
             shown[path] = v
+            # ... and the JSON state (what the web shows) holds the same value
+            assert _state_at(state, path) == TypeAdapter(Any).dump_python(v, mode="json")
     for path, v in shown.items():
         assert _at(final, path) == v, path
     assert TypeAdapter(model).dump_python(final, mode="json") == TypeAdapter(model).dump_python(

@@ -431,9 +431,12 @@ class PartialBuilder:
                 assert parent is not None
                 parent.withheld = True
             elif not frame.in_state:  # a leaf, or a value hidden until now: add it whole
-                whole = (
-                    self._json(node, handoff) if isinstance(frame, _ContainerFrame) else ev.value
-                )
+                if isinstance(frame, _ContainerFrame):
+                    whole = self._json(node, handoff)
+                elif in_model and final:  # validated for good: its JSON form
+                    whole = self._json(node, validated)
+                else:
+                    whole = ev.value
                 self._add(frame, whole, result)
             elif frame_is_model:
                 assert isinstance(frame, _ContainerFrame) and isinstance(node, ModelNode)
