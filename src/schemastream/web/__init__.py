@@ -18,6 +18,11 @@ Needs the ``web`` extra (``pip install 'schemastream[web]'``)::
 
     app.router.routes.append(static_route())   # GET /schemastream.js (the browser client)
 
+    @app.post("/agent")                          # an AG-UI agent (HttpAgent, CopilotKit)
+    async def agent(request: Request):
+        run_input = await request.json()
+        return ag_ui_response(client.responses.stream(...), run_input)   # needs the ag-ui extra
+
 Wire format: see :mod:`schemastream.web.encoder`; ops: :mod:`schemastream.patch`.
 """
 
@@ -26,12 +31,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .agui import AGUIResponse, ag_ui_response
 from .encoder import WireEncoder, WireMessage, error_payload, format_sse
-from .sse import EventStreamResponse, sse_response
+from .sse import AbortResponse, EventStreamResponse, PumpedResponse, sse_response
 from .ws import websocket_stream
 
 __all__ = [
+    "AGUIResponse",
+    "AbortResponse",
     "EventStreamResponse",
+    "PumpedResponse",
+    "ag_ui_response",
     "WireEncoder",
     "WireMessage",
     "error_payload",
