@@ -33,7 +33,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 import schemastream as ss
-from schemastream.web import ag_ui_response, error_payload, sse_response
+from schemastream.web import (
+    ag_ui_response,
+    error_payload,
+    sse_response,
+    text_stream_response,
+    ui_message_stream_response,
+)
 
 HERE = Path(__file__).parent
 DIST = HERE / "dist"
@@ -138,6 +144,33 @@ def create_app(client: Any = None, model: str | None = None, *, max_retries: int
         except Exception as exc:
             return JSONResponse(error_payload(exc), status_code=502)
         return ag_ui_response(stream, run_input)
+
+    @app.post("/api/object")
+    async def obj(req: IdeasRequest) -> Any:
+        # useObject POSTs its submit() input as JSON
+        try:
+            stream = await open_stream(req)
+        except Exception as exc:  # useObject shows a non-2xx body as the error message
+            return Response(error_payload(exc)["message"], status_code=502)
+        return text_stream_response(stream)
+
+    @app.post("/api/chat")
+    async def chat(request: Request) -> Any:
+        # useChat POSTs {id, messages, trigger, messageId} plus sendMessage's extra body; the
+        # topic is the last user message's text.
+        body = await request.json()
+        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+        text = "".join(
+            p.get("text", "")
+            for p in (users[-1].get("parts", []) if users else [])
+            if p.get("type") == "text"
+        )
+        req = IdeasRequest(topic=text or "a note-taking app", count=body.get("count", 5))
+        try:
+            stream = await open_stream(req)
+        except Exception as exc:
+            return JSONResponse(error_payload(exc), status_code=502)
+        return ui_message_stream_response(stream, data_name="object")
 
     return app
 

@@ -23,6 +23,14 @@ Needs the ``web`` extra (``pip install 'schemastream[web]'``)::
         run_input = await request.json()
         return ag_ui_response(client.responses.stream(...), run_input)   # needs the ag-ui extra
 
+    @app.post("/object")                         # Vercel AI SDK: useObject ...
+    async def obj():
+        return text_stream_response(client.responses.stream(...))
+
+    @app.post("/chat")                           # ... and useChat (a data-object part)
+    async def chat():
+        return ui_message_stream_response(client.responses.stream(...))
+
 Wire format: see :mod:`schemastream.web.encoder`; ops: :mod:`schemastream.patch`.
 """
 
@@ -34,6 +42,12 @@ from typing import Any
 from .agui import AGUIResponse, ag_ui_response
 from .encoder import WireEncoder, WireMessage, error_payload, format_sse
 from .sse import AbortResponse, EventStreamResponse, PumpedResponse, sse_response
+from .vercel import (
+    TextStreamResponse,
+    UIMessageStreamResponse,
+    text_stream_response,
+    ui_message_stream_response,
+)
 from .ws import websocket_stream
 
 __all__ = [
@@ -50,6 +64,10 @@ __all__ = [
     "js_source",
     "sse_response",
     "static_route",
+    "text_stream_response",
+    "TextStreamResponse",
+    "ui_message_stream_response",
+    "UIMessageStreamResponse",
     "websocket_stream",
 ]
 
