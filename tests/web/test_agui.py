@@ -167,3 +167,39 @@ def test_abort_run_cuts_the_upstream_request(backend: ReplayBackend, site: str) 
     assert done["result"] is None and done["runError"]["code"] == "abort"
     wait_for(backend.upstream_cut, 5, "upstream stream cut after abortRun")
     assert "RUN_FINISHED" not in [line.get("event") for line in lines]
+
+
+def test_reasoning_messages_become_ag_ui_reasoning_events() -> None:
+    # The core sends no reasoning yet (another change adds it); the mapping is checked on wire
+    # messages, through ag-ui-protocol's models (which reject a wrong shape).
+    from schemastream.web import AGUIResponse
+    from schemastream.web.encoder import WireEncoder, WireMessage
+
+    resp = AGUIResponse(iter(()), thread_id="t", run_id="r")
+    batch = [
+        WireMessage(1, "reasoning", {"delta": "Think"}),
+        WireMessage(2, "reasoning", {"delta": "ing."}),
+        WireMessage(3, "patch", {"ops": [{"op": "replace", "path": "", "value": []}]}),
+        WireMessage(4, "final", {"ops": [{"op": "add", "path": "/0", "value": 1}]}),
+    ]
+    body = resp.render_batch(batch, WireEncoder(rfc6902=True)).decode()
+    events = [json.loads(f[len("data: ") :]) for f in body.split("\n\n") if f]
+    mid = events[1]["messageId"]
+    assert events == [
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r"},
+        {"type": "REASONING_START", "messageId": mid},
+        {"type": "REASONING_MESSAGE_START", "messageId": mid, "role": "reasoning"},
+        {"type": "REASONING_MESSAGE_CONTENT", "messageId": mid, "delta": "Think"},
+        {"type": "REASONING_MESSAGE_CONTENT", "messageId": mid, "delta": "ing."},
+        {"type": "REASONING_MESSAGE_END", "messageId": mid},
+        {"type": "REASONING_END", "messageId": mid},
+        {"type": "STATE_SNAPSHOT", "snapshot": []},
+        {"type": "STATE_DELTA", "delta": [{"op": "add", "path": "/0", "value": 1}]},
+        {
+            "type": "RUN_FINISHED",
+            "threadId": "t",
+            "runId": "r",
+            "result": [1],
+            "outcome": {"type": "success"},
+        },
+    ]

@@ -78,6 +78,10 @@ def test_completion_of_any_prefix_state_parses_to_the_final_value(value: Any) ->
         tail = json_completion(partial, value)
         assert tail is not None, (partial, value)
         assert json.loads(open_json(partial) + tail) == value
+        # nothing was changed by validation here: the completion is the plain rest of the text
+        assert open_json(partial) + tail == json.dumps(
+            value, separators=(",", ":"), ensure_ascii=False
+        )
 
 
 def test_completion_rewrites_members_the_validation_changed() -> None:

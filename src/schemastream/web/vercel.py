@@ -105,7 +105,7 @@ def json_completion(partial: Any, final: Any) -> str | None:
     if isinstance(partial, dict):
         if not isinstance(final, dict) or any(k not in final for k in partial):
             return None
-        out, rewrite = "", set()
+        out, rewrite, last = "", set(), None
         if partial:
             last = next(reversed(partial))
             tail = json_completion(partial[last], final[last])
@@ -116,7 +116,11 @@ def json_completion(partial: Any, final: Any) -> str | None:
             out = tail
         sep = "," if partial else ""
         for key, value in final.items():
-            if key not in partial or key in rewrite or not _same(partial[key], value):
+            if key not in partial or key in rewrite:
+                changed = True
+            else:  # the open member was completed into its final value above
+                changed = key != last and not _same(partial[key], value)
+            if changed:
                 out += sep + _dumps(key) + ":" + _dumps(value)
                 sep = ","
         return out + "}"
