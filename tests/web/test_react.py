@@ -171,3 +171,33 @@ def test_validation_failure_shows_an_error(backend: ReplayBackend, site: str, ki
         c = cards(page)
         assert c[0]["title"] == ideas[0]["title"] and c[0]["blurb"] == ideas[0]["blurb"]
         assert len(c) == 2 and len(c[1]["blurb"]) <= 140  # the broken part never showed whole
+
+
+def test_hook_shows_reasoning_events(built: None) -> None:
+    # Our server sends no reasoning yet (another change adds it): the hook must already take
+    # `reasoning` events ({"delta": text}) and expose the text; here they are written by hand.
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from schemastream.web import WireMessage, format_sse
+
+    idea = {"title": "A title", "blurb": "A blurb."}
+    messages = [
+        WireMessage(1, "reasoning", {"delta": "Weighing"}),
+        WireMessage(2, "reasoning", {"delta": " ideas."}),
+        WireMessage(3, "patch", {"ops": [{"op": "replace", "path": "", "value": [idea]}]}),
+        WireMessage(4, "item", {"index": 0, "pointer": "/0"}),
+        WireMessage(5, "final", {"ops": []}),
+    ]
+
+    async def ideas(request: Any) -> Any:
+        body = b"".join(format_sse(m) for m in messages)
+        return StreamingResponse(iter([body]), media_type="text/event-stream")
+
+    app = REACT_APP.create_app(client=object())
+    app.router.routes.insert(0, Route("/api/ideas", ideas, methods=["POST"]))
+    with ServerThread(app) as s, chromium_page() as page:
+        go(page, s.url + "/", count=1)
+        wait_for(lambda: status(page) == "done", 10, "status done")
+        assert page.text_content("#reasoning") == "Weighing ideas."
+        assert cards(page) == [{"index": 0, **idea, "done": True}]
