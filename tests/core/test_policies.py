@@ -577,3 +577,20 @@ def test_no_snapshot_ever_breaks_a_policy(data):
         # what the ops built is exactly what the snapshot shows
         assert _strip_states(state) == _shown(p)
     assert final == TypeAdapter(tp).validate_json(json.dumps(value))
+
+
+def test_done_on_a_union_holds_for_the_member_it_narrows_to():
+    partials, _, final, _ = run(
+        list[Annotated[Union[A, B], ss.Done]], [{"a": "xx"}, {"b": "yyy"}], 2
+    )
+    assert all(type(x) in (A, B) for p in partials for x in p)  # whole items only
+    assert final == [A(a="xx"), B(b="yyy")]
+
+    class Holder(BaseModel):
+        x: Annotated[A | B, ss.Done]
+        y: Annotated[str | A, ss.Done()]
+
+    partials, _, final, _ = run(Holder, {"x": {"b": "bbb"}, "y": "text"}, 2)
+    for p in partials:
+        assert p.x is None or type(p.x) is B
+        assert p.y in (None, "text")

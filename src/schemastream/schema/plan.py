@@ -643,6 +643,7 @@ class UnionNode(Node):
         nullable: bool = False,
     ) -> None:
         super().__init__(annotation, metadata)
+        self._metadata = tuple(metadata)
         self.options = tuple(options)
         self.nullable = nullable
         self.tag_key: str | None = None
@@ -658,14 +659,16 @@ class UnionNode(Node):
                     continue
                 self.tag_key = info.alias or tag
                 for value in get_args(_strip_annotated(info.annotation, [])):
-                    self.branches[value] = _model_node(option)
+                    self.branches[value] = _with_policy(_model_node(option), self.policy)
 
     @cached_property
     def members(self) -> tuple[Node, ...]:
         """The members' nodes (compiled lazily, so recursive unions work)."""
         if self.tag_key is not None:
             return tuple(dict.fromkeys(self.branches.values()))
-        return tuple(compile_node(option, (), self.config) for option in self.options)
+        # the union's display policies hold for whichever member it narrows to
+        policies = [m for m in self._metadata if is_policy(m)]
+        return tuple(compile_node(option, policies, self.config) for option in self.options)
 
     @cached_property
     def tag_node(self) -> Node:
@@ -796,12 +799,7 @@ def compile_node(
         else:
             node = UnionNode(annotation, meta, non_null, nullable=len(non_null) < len(args))
     elif isinstance(tp, type) and issubclass(tp, BaseModel):
-        node = _model_node(tp)
-        policy = read_policy(meta)
-        if policy:  # model nodes are shared: policies go on a copy
-            node = copy.copy(node)
-            node.policy = policy
-        return node
+        return _with_policy(_model_node(tp), read_policy(meta))
     elif tp is Any or tp is typing.Any:
         return AnyNode(annotation, meta) if read_policy(meta) else ANY
     elif tp is str:
@@ -827,6 +825,15 @@ def compile_node(
 
 
 _MODEL_NODES: dict[type[BaseModel], ModelNode] = {}
+
+
+def _with_policy(node: ModelNode, policy: Policy) -> ModelNode:
+    """``node`` with ``policy``: model nodes are shared, so policies go on a copy."""
+    if not policy:
+        return node
+    node = copy.copy(node)
+    node.policy = policy
+    return node
 
 
 def _model_node(model: type[BaseModel]) -> ModelNode:
