@@ -141,6 +141,8 @@ class _ContainerFrame(_Frame):
         "final",
         "withheld",
         "built_keys",
+        "model_fields",
+        "gated",
     )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
@@ -154,14 +156,22 @@ class _ContainerFrame(_Frame):
         self.final: dict[str, Any] = {}  # a model's fields validated for good: name -> value
         self.withheld = False  # a Done field waits for its model: the state lacks it
         self.built_keys: set[PathItem] = set()  # fields whose value its node built (validated)
+        self.retype(node)
 
-    @property
-    def model_fields(self) -> bool:
-        """Whether this is a user model being built field by field."""
-        return (
-            self.structured
-            and isinstance(self.node, ModelNode)
-            and not isinstance(self.node, WrapperNode)
+    def retype(self, node: Node, candidates: list[Node] | None = None) -> None:
+        """Set the node (a union narrows to a member) and what follows from it."""
+        self.node = node
+        self.candidates = candidates
+        self.structured = node.container_kind() == self.kind
+        #: a user model being built field by field
+        self.model_fields = (
+            self.structured and isinstance(node, ModelNode) and not isinstance(node, WrapperNode)
+        )
+        #: whether a policy or an undecided union may hide it (else it is always shown)
+        self.gated = (
+            node.policy.done
+            or candidates is not None
+            or (self.model_fields and bool(node.not_null))  # type: ignore[attr-defined]
         )
 
     def built(self, raw: Any) -> Any:
@@ -191,10 +201,12 @@ class _ContainerFrame(_Frame):
         return True
 
     def shown(self, open_frame: _Frame | None) -> bool:
+        if not self.gated:
+            return True
         node = self.node
         if node.policy.done or self.candidates is not None:
             return False
-        if self.structured and isinstance(node, ModelNode) and node.not_null:
+        if self.model_fields and isinstance(node, ModelNode):
             for keys in node.not_null:
                 if any(
                     k in self.validated
@@ -214,7 +226,7 @@ class _ContainerFrame(_Frame):
         return True
 
     def display(self, open_child: Any, open_frame: _Frame | None) -> Any:
-        if not self.shown(open_frame):
+        if self.gated and not self.shown(open_frame):
             return OMIT
         node = self.node
         if self.kind == "array":
@@ -367,7 +379,7 @@ class PartialBuilder:
         if ev.kind in ("object", "array"):
             frame = _ContainerFrame(node, path, loc, pointer, ev.kind)
             if candidates is not None:
-                frame.candidates = candidates
+                frame.retype(node, candidates)
         elif ev.kind == "string":
             frame = _StringFrame(node, path, loc, pointer, ev.kind)
         else:
@@ -594,7 +606,7 @@ class PartialBuilder:
         key seen. Fails fast when none is left. Returns whether the frame narrowed."""
         if not keep:
             raise StreamValidationError(frame.union_errors)
-        frame.candidates = keep
+        frame.retype(frame.node, keep)
         named = [m for m in keep if all(has_key(m, k) for k in keys)]
         if len(keep) == 1 or len(named) == 1:
             self._decide(frame, keep[0] if len(keep) == 1 else named[0])
@@ -605,7 +617,7 @@ class PartialBuilder:
         """Narrow a union object to ``member``: validate what already completed through the
         member's fields (each value once; nothing of it was validated before)."""
         if isinstance(member, UnionNode):  # a union inside a union: keep narrowing there
-            frame.node = member
+            frame.retype(member, frame.candidates)
             tag = member.tag_key
             if tag is not None and tag in frame.handoff:
                 branch = member.branch(frame.handoff[tag])
@@ -615,9 +627,7 @@ class PartialBuilder:
             else:
                 self._settle(frame, member.for_kind("object"), list(frame.handoff))
             return
-        frame.node = member
-        frame.candidates = None
-        frame.structured = member.container_kind() == frame.kind
+        frame.retype(member)
         if not frame.structured:
             return
         for key, raw in list(frame.handoff.items()):
