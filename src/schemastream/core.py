@@ -121,7 +121,8 @@ class StreamSession:
         Below those sizes every change is a snapshot."""
         if not self.partials:
             return False
-        return self._fed * 32 < self.builder.snapshot_cost()
+        cost = self.builder.snapshot_cost()
+        return cost > 0 and self._fed * 32 < cost
 
     def _emit(self, now: float) -> PartialEvent:
         self.partial = self.builder.snapshot() if self.partials else None

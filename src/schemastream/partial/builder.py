@@ -396,22 +396,30 @@ class PartialBuilder:
             self._add(frame, self._empty(frame), result)
 
     def _on_delta(self, ev: StringDelta, result: BuildResult) -> None:
-        frame = self.stack[-1]
+        stack = self.stack
+        frame = stack[-1]
         assert isinstance(frame, _StringFrame)
         frame.grow(ev.text)
         if frame.in_state:
             result.ops.append({"op": "append", "path": frame.pointer, "value": ev.text})
+            node = frame.node
+            if node is not ANY:
+                node.check_string(frame.length, frame.text, frame.loc)
+                if node.policy.checks:
+                    node.run_checks(frame.text(), frame.loc)
+            return  # its parent is in the state and decided: nothing else can change
         node = frame.node
         if node is not ANY:
             node.check_string(frame.length, frame.text, frame.loc)
             if node.policy.checks:
                 node.run_checks(frame.text(), frame.loc)
-        if len(self.stack) > 1:
-            parent = self.stack[-2]
-            if isinstance(parent, _ContainerFrame) and parent.candidates is not None:
+        if len(stack) > 1:
+            parent = stack[-2]
+            assert isinstance(parent, _ContainerFrame)
+            if parent.candidates is not None:
                 self._narrow_by_prefix(parent, frame)
             if not parent.in_state:
-                self._reveal(len(self.stack) - 2, result)
+                self._reveal(len(stack) - 2, result)
 
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
@@ -712,9 +720,11 @@ class PartialBuilder:
         """What building a snapshot costs beyond a small one, in characters: the open string
         past 4 KiB, plus 64 per open level past 32."""
         stack = self.stack
-        cost = 64 * max(0, len(stack) - 32)
-        if stack and isinstance(stack[-1], _StringFrame):
-            cost += max(0, stack[-1].length - 4096)
+        depth = len(stack)
+        cost = 64 * (depth - 32) if depth > 32 else 0
+        top = stack[-1] if depth else None
+        if top.__class__ is _StringFrame and top.length > 4096:  # type: ignore[union-attr]
+            cost += top.length - 4096  # type: ignore[union-attr]
         return cost
 
     def state(self, path: Path) -> FieldState:
