@@ -39,6 +39,7 @@ from .base import (
     Mode,
     Provider,
     Request,
+    Shape,
     Usage,
     connection_lost_type,
     import_sdk,
@@ -149,6 +150,26 @@ class _ErrorEvent(Exception):
         self.raw = raw
 
 
+# What the decoder reads of each event, and the JSON kind it expects (see ``Shape``).
+_EVENT = Shape({"type": str})
+_USAGE = {"input_tokens": int, "output_tokens": int}
+_SHAPES: dict[str, Shape] = {
+    "content_block_delta": Shape(
+        {"index": int, "delta": {"type": str, "partial_json": str, "text": str}}
+    ),
+    "content_block_start": Shape(
+        {"index": int, "content_block": {"type": str, "name": str, "text": str}}
+    ),
+    "message_start": Shape({"message": {"usage": _USAGE}}),
+    "message_delta": Shape(
+        {
+            "delta": {"stop_reason": str, "stop_details": {"explanation": str, "category": str}},
+            "usage": _USAGE,
+        }
+    ),
+}
+
+
 class _MessageDecoder:
     """Anthropic stream events -> :class:`Delta` values."""
 
@@ -186,11 +207,13 @@ class _MessageDecoder:
                 if event == "error":
                     raise _ErrorEvent(data.decode("utf-8", "replace"), data) from exc
                 raise ProviderError(f"anthropic: bad event data for {event!r}: {exc}") from exc
-            if not isinstance(payload, dict):
-                continue
+            _EVENT.check(payload, "anthropic", event or "stream")
             kind = event or payload.get("type")
             if kind == "error" or payload.get("type") == "error":
                 raise _ErrorEvent(payload, data)
+            shape = _SHAPES.get(kind)  # type: ignore[arg-type]
+            if shape is not None:
+                shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
             delta = self._event(kind, payload)
             if delta is not None:
                 out.append(delta)
