@@ -43,6 +43,7 @@ from .base import (
     Usage,
     connection_lost_type,
     import_sdk,
+    is_timeout,
     is_transport_error,
     reask_feedback,
     settle_close,
@@ -289,12 +290,15 @@ class _MessageDecoder:
 
 
 def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
-    """``anthropic.APIConnectionError`` that is also a :class:`ProviderError` (what Anthropic
-    users catch, and what the other providers raise for a connection lost mid-stream)."""
+    """``anthropic.APIConnectionError`` (``APITimeoutError`` for a read timeout) that is also a
+    :class:`ProviderError` (what Anthropic users catch, and what the other providers raise for
+    a connection lost mid-stream)."""
     message = f"anthropic: the connection was lost mid-stream: {exc}"
     try:
         import anthropic
 
+        if is_timeout(exc):  # the SDK's own class for it, as the openai provider raises
+            return connection_lost_type(anthropic.APITimeoutError)(request=http_response.request)
         cls = connection_lost_type(anthropic.APIConnectionError)
         return cls(message=message, request=http_response.request)
     except Exception:  # pragma: no cover - SDK changed

@@ -230,14 +230,25 @@ TRANSPORT_MODULES = frozenset(
 )
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """A read that timed out: httpx's ``TimeoutException``, aiohttp's ``ServerTimeoutError``
+    or a bare ``TimeoutError`` (aiohttp's total timeout; ``asyncio.TimeoutError`` on 3.10)."""
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return True
+    return any(c.__name__ == "TimeoutException" for c in type(exc).__mro__)
+
+
 def is_transport_error(exc: BaseException, modules: frozenset[str] = TRANSPORT_MODULES) -> bool:
-    """A network-level failure while reading the body (connection dropped, incomplete chunk):
-    an exception from one of the HTTP stack's ``modules``."""
-    return type(exc).__module__.split(".")[0] in modules
+    """A network-level failure while reading the body (connection dropped, incomplete chunk,
+    read timeout): an exception from one of the HTTP stack's ``modules``, or a timeout (aiohttp
+    raises a bare ``TimeoutError`` when its total timeout passes mid-body)."""
+    return type(exc).__module__.split(".")[0] in modules or is_timeout(exc)
 
 
 def connection_lost(provider: str, exc: BaseException) -> ProviderError:
-    """A connection lost mid-stream, as a plain :class:`ProviderError`."""
+    """A connection lost (or a read timed out) mid-stream, as a plain :class:`ProviderError`."""
+    if is_timeout(exc):
+        return ProviderError(f"{provider}: the read timed out mid-stream ({exc!r})")
     return ProviderError(f"{provider}: the connection was lost mid-stream: {exc}")
 
 
@@ -245,12 +256,14 @@ _LOST_TYPES: dict[type[BaseException], type[BaseException]] = {}
 
 
 def connection_lost_type(sdk_error: type[BaseException]) -> Any:
-    """``StreamConnectionLost``: the SDK's ``APIConnectionError`` (``sdk_error``, what the
-    SDK's users catch) that is also a :class:`ProviderError` (what the other providers raise
-    for a connection lost mid-stream), in one class; one class per SDK error class."""
+    """The SDK's ``sdk_error`` (``APIConnectionError`` or ``APITimeoutError``: what the SDK's
+    users catch) that is also a :class:`ProviderError` (what the other providers raise for a
+    connection lost mid-stream), in one class (``StreamConnectionLost`` / ``StreamTimeout``);
+    one class per SDK error class."""
     cls = _LOST_TYPES.get(sdk_error)
     if cls is None:
-        cls = type("StreamConnectionLost", (sdk_error, ProviderError), {})
+        name = "StreamTimeout" if "Timeout" in sdk_error.__name__ else "StreamConnectionLost"
+        cls = type(name, (sdk_error, ProviderError), {})
         _LOST_TYPES[sdk_error] = cls
     return cls
 

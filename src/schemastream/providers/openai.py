@@ -13,7 +13,8 @@ SDK's chunk / event objects. Both feed the same decoders, so they yield the same
 
 Wire errors: a mid-stream ``{"error": ...}`` event, ``error`` / ``response.failed`` events
 raise :class:`openai.APIError`; a dropped connection raises :class:`openai.APIConnectionError`
-(:class:`openai.APITimeoutError` on a read timeout); a body that ends before the model
+(:class:`openai.APITimeoutError` on a read timeout; both are also
+:class:`~schemastream.errors.ProviderError`, like the other providers' lost connections); a body that ends before the model
 finished raises :class:`~schemastream.errors.ProviderError`.
 """
 
@@ -40,6 +41,7 @@ from .base import (
     connection_lost_type,
     format_errors,
     import_sdk,
+    is_timeout,
     is_transport_error,
     settle_close,
     shutdown_connection,
@@ -361,8 +363,8 @@ def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
     if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
         return ProviderError(f"malformed stream event: {exc}")
     if is_transport_error(exc):  # httpx2 / httpx / httpcore
-        if any(c.__name__ == "TimeoutException" for c in type(exc).__mro__):
-            return openai.APITimeoutError(request=request)
+        if is_timeout(exc):
+            return connection_lost_type(openai.APITimeoutError)(request=request)
         return connection_lost_type(openai.APIConnectionError)(
             message=f"openai: the connection was lost mid-stream: {exc}", request=request
         )
