@@ -360,6 +360,18 @@ def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
     """Map an error raised while reading the body to the SDK's own exception."""
     if isinstance(exc, _WireError):
         return openai.APIError(exc.message, request=request, body=exc.body)
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APIConnectionError):
+        # the SDK's own Stream (fallback path) wraps a transport error itself; raise the same
+        # class as the fast path (the SDK's, and also a ProviderError)
+        request = getattr(exc, "request", request)
+        if isinstance(exc, openai.APITimeoutError):
+            return connection_lost_type(openai.APITimeoutError)(request=request)
+        return connection_lost_type(openai.APIConnectionError)(
+            message=f"openai: the connection was lost mid-stream: {exc.__cause__ or exc}",
+            request=request,
+        )
     if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
         return ProviderError(f"malformed stream event: {exc}")
     if is_transport_error(exc):  # httpx2 / httpx / httpcore
