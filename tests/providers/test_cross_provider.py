@@ -74,6 +74,10 @@ class Wire:
     # what a read timeout mid-body raises (and a lost connection: always a ProviderError too)
     timeout_error: Callable[[], type[BaseException]] = lambda: ProviderError
     lost_error: Callable[[], type[BaseException]] = lambda: ProviderError
+    # what a timeout before the response headers raises, and after how many attempts with
+    # retries=2 (the SDK's own request retries)
+    head_timeout_error: Callable[[], type[BaseException]] = lambda: Exception
+    head_timeout_attempts: int = 3
 
     def script(self, text: str, spec: ResponseSpec, *, n: int = 6, finish: str = "stop") -> Script:
         return Script(chunks=self.chunks(split(text, n), finish, spec.name))
@@ -239,6 +243,12 @@ def _genai_bad_event(name: str) -> bytes:
     return G.response_frame([{"text": 5}])
 
 
+def _genai_head_timeout() -> type[BaseException]:
+    import httpx
+
+    return httpx.TimeoutException
+
+
 def _genai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
     return G.text_chunks(pieces, finish_reason="STOP" if finish == "stop" else "MAX_TOKENS")
 
@@ -266,16 +276,19 @@ _OPENAI_FAULTS: dict[str, Any] = {
     "bad_field": "choices[0].delta.tool_calls[0].function.arguments",
     "timeout_error": _openai_timeout,
     "lost_error": _openai_lost,
+    "head_timeout_error": _openai_timeout,
 }
 _ANTHROPIC_FAULTS: dict[str, Any] = {
     "bad_event": _anthropic_bad_event,
     "bad_field": "delta.partial_json",
     "timeout_error": _anthropic_timeout,
     "lost_error": _anthropic_lost,
+    "head_timeout_error": _anthropic_timeout,
 }
 _GENAI_FAULTS: dict[str, Any] = {
     "bad_event": _genai_bad_event,
     "bad_field": "candidates[0].content.parts[0].text",
+    "head_timeout_error": _genai_head_timeout,
 }
 
 WIRES = [
@@ -367,7 +380,12 @@ WIRES = [
             refusal=_genai_refusal,
             http_error=lambda status: G.http_error(status, "nope"),
             sdk_error=_genai_sdk_error,
-            **_GENAI_FAULTS,
+            **{
+                **_GENAI_FAULTS,
+                # google-genai's aiohttp path: a bare TimeoutError, not retried
+                "head_timeout_error": lambda: TimeoutError,
+                "head_timeout_attempts": 1,
+            },
         ),
         id="genai-aiohttp",
     ),

@@ -36,7 +36,6 @@ from tests.replay.base import ReplayServer, Script
 
 from .test_cross_provider import IDEAS, MESSAGES, WIRES, Idea, Wire, _drain, dumps
 
-
 # every wire sync and async, except the aiohttp wires' sync side (the same client as theirs)
 CASES = [
     pytest.param((w.values[0], a), id=f"{w.id}-{'async' if a else 'sync'}")
@@ -154,6 +153,31 @@ async def test_stall_mid_body_raises_the_read_timeout_once(
     assert len(server.exchanges) == 1
 
 
+async def test_stall_before_the_headers_is_retried_by_the_sdk(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
+    """A stall before the response starts is a request timeout, and the SDKs retry those: the
+    error comes after (retries + 1) x timeout plus back-off (what made one sync stream with
+    ``timeout=2`` fail after 8.4 s: 3 attempts of 2 s and the SDK's ~0.4 + ~0.9 s back-off).
+    The error is the SDK's own (google-genai lets httpx's ``ReadTimeout`` through, and over
+    aiohttp a bare ``TimeoutError`` without retrying it)."""
+    import threading
+
+    scripts = [
+        _held_script(wire, dumps(IDEAS[0]), Idea, 4, at=99, gate_timeout=30.0) for _ in range(3)
+    ]
+    for script in scripts:
+        script.head_gate = threading.Event()  # never opened: the headers never come
+    server.add(*scripts)
+    stream = _stream(wire, server, use_async, timeout=0.5, retries=2)
+    with pytest.raises(wire.head_timeout_error()):
+        await _drain(stream, use_async)
+    assert len(server.exchanges) == wire.head_timeout_attempts
+    # every attempt timed out waiting for the headers (over aiohttp the transport may keep
+    # the timed-out connection open, so the server's view of the hang-up is not asserted)
+    assert all(ex.log[0] == ("head-wait", 0) for ex in server.exchanges)
+
+
 # -- HTTP errors and the SDK's retries -------------------------------------------------------------
 
 
@@ -244,7 +268,9 @@ BIG = 20 * 1024 * 1024  # characters
 PIECE = 256 * 1024
 
 
-async def test_20_mb_string_arrives_whole(server: ReplayServer, wire: Wire, use_async: bool) -> None:
+async def test_20_mb_string_arrives_whole(
+    server: ReplayServer, wire: Wire, use_async: bool
+) -> None:
     from schemastream.schema import ResponseSpec
 
     text = dumps({"title": "big", "body": "x" * BIG})

@@ -234,7 +234,10 @@ class ReplayServer:
     def start(self) -> ReplayServer:
         if self.http2:
             return self._start_hypercorn()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
+        # so, and accepted sockets inherit it. With Nagle on, a reused keep-alive connection
+        # held each response's body ~40 ms behind its headers (waiting for a delayed ACK).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self._sock = sock
@@ -434,9 +437,8 @@ class ReplayServer:
                             ex.disconnected_at = len(ex.sent)
                             ex.log[at] = ("disconnect", ex.disconnected_at)
                 return
-        if s.reset_after is not None and s.reset_after <= len(s.chunks):
-            if self._reset(ex):
-                return
+        if s.reset_after is not None and s.reset_after <= len(s.chunks) and self._reset(ex):
+            return
         if s.drop_after is not None and s.drop_after <= len(s.chunks):
             ex.dropped = True
             ex._note("drop", ex.chunks_sent)
