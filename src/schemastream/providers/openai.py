@@ -13,9 +13,10 @@ SDK's chunk / event objects. Both feed the same decoders, so they yield the same
 
 Wire errors: a mid-stream ``{"error": ...}`` event, ``error`` / ``response.failed`` events
 raise :class:`openai.APIError`; a dropped connection raises :class:`openai.APIConnectionError`
-(:class:`openai.APITimeoutError` on a read timeout; both are also
-:class:`~schemastream.errors.ProviderError`, like the other providers' lost connections); a body that ends before the model
-finished raises :class:`~schemastream.errors.ProviderError`.
+(:class:`openai.APITimeoutError` on a read timeout; on both paths each is also a
+:class:`~schemastream.errors.ProviderError`, like the other providers' lost connections); a
+body that ends before the model finished, an event that is not JSON or not of the expected
+shape raise :class:`~schemastream.errors.ProviderError`.
 """
 
 from __future__ import annotations
