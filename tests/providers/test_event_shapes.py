@@ -27,12 +27,13 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import openai
+import schemastream as ss
 from schemastream.errors import JsonStreamError, ProviderError
 from schemastream.jsonstream import JsonStreamParser
 from schemastream.providers.anthropic import _MessageDecoder
 from schemastream.providers.base import Delta, FinishReason, Mode, Request, Usage
 from schemastream.providers.genai import _GeminiDecoder
-from schemastream.providers.local import LocalDeltaStream
+from schemastream.providers.local import LocalAsyncDeltaStream, LocalDeltaStream, LocalProvider
 from schemastream.providers.openai import OpenAIProvider, _FastDecoder
 from schemastream.schema import ResponseSpec
 from tests.replay import anthropic_server as A
@@ -340,6 +341,50 @@ def test_local_engine_pieces(data: st.DataObject) -> None:
 
     # a step is the engine's own handover (not JSON off a wire): its members are what varies
     check_mutation(decode, steps, data, members_only=True)
+
+
+class _ScriptedLocal(LocalProvider):
+    """The local provider with its engine stood in by ``ScriptedGeneration`` (no model)."""
+
+    def __init__(self, steps: list[Any]) -> None:
+        super().__init__()
+        self.steps = steps
+        self.generations: list[ScriptedGeneration] = []
+
+    def _scripted(self) -> Any:
+        self.generations.append(ScriptedGeneration(self.steps))
+        return self.generations[-1]
+
+    def open_stream(self, request: Request) -> LocalDeltaStream:
+        return LocalDeltaStream(self._scripted())
+
+    async def aopen_stream(self, request: Request) -> LocalAsyncDeltaStream:
+        stream = LocalAsyncDeltaStream(self._scripted())
+        stream.start()
+        return stream
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_local_piece_of_the_wrong_kind_stops_the_generation(use_async: bool) -> None:
+    steps = [
+        {"text": '{"title": "Solar', "input_tokens": 12, "output_tokens": 1},
+        {"text": ["kettle"], "input_tokens": 12, "output_tokens": 2},
+        {"text": '", "score": 7}', "input_tokens": 12, "output_tokens": 3},
+    ]
+    provider = _ScriptedLocal(steps)
+    kw: dict[str, Any] = {"messages": [{"role": "user", "content": "An idea"}]}
+    with pytest.raises(ProviderError) as info:
+        if use_async:
+            await (
+                ss.AsyncClient(provider)
+                .responses.stream(response_model=Idea, **kw)
+                .get_final_response()
+            )
+        else:
+            ss.Client(provider).responses.stream(response_model=Idea, **kw).get_final_response()
+    assert (info.value.event, info.value.field) == ("token", "text")
+    assert "local: malformed token event: text is an array" in str(info.value)
+    assert provider.generations[0].stopped  # the stream stopped the engine
 
 
 # -- the parser refuses what is not text -------------------------------------------------------
