@@ -68,8 +68,9 @@ def slope(xs: list[float], ys: list[float]) -> float:
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
 
 
-def table(name: str, unit: str, sizes: list[int], make: Any, tp: Any, chunk: int, repeat: int,
-          **kw: Any) -> None:
+def table(
+    name: str, unit: str, sizes: list[int], make: Any, tp: Any, chunk: int, repeat: int, **kw: Any
+) -> None:
     for partials in (True, False):
         if not partials and not HAS_PARTIALS:
             continue
@@ -99,14 +100,23 @@ def main() -> None:
     strings = [int(x) for x in args.strings.split(",")]
     depths = [int(x) for x in args.depths.split(",")]
     table(
-        "string", "char", strings,
+        "string",
+        "char",
+        strings,
         lambda n: json.dumps({"title": "T", "body": "abcd efgh " * (n // 10)}),
-        Essay, 4, args.repeat,
+        Essay,
+        4,
+        args.repeat,
     )
     table(
-        "depth", "level", depths,
+        "depth",
+        "level",
+        depths,
         lambda d: '{"name": "n", "child": ' * d + '{"name": "leaf"}' + "}" * d,
-        Node, 16, args.repeat, max_depth=2 * max(depths) + 10,
+        Node,
+        16,
+        args.repeat,
+        max_depth=2 * max(depths) + 10,
     )
 
 
