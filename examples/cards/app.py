@@ -2,8 +2,9 @@
 
 The model streams ``list[Card]``; the policies decide, once, in the core, what every surface
 shows: a card is not shown until its title has begun (``ss.NotNull``), a URL appears only
-complete (``ss.Done``), and the blurb travels with its state (``ss.WithState``) so the page
-can show a cursor while it is written. Run (offline, embedded local model)::
+complete (``ss.Done``), the blurb travels with its state (``ss.WithState``) so the page can
+show a cursor while it is written, and a blurb naming a competitor stops the model at that word
+(``ss.StreamCheck``). Run (offline, embedded local model)::
 
     uvicorn examples.cards.app:app --port 8000
 
@@ -27,10 +28,16 @@ from schemastream.web import sse_response, static_route
 PAGE = Path(__file__).with_name("index.html")
 
 
+def no_competitors(text: str) -> None:
+    """Runs on the blurb as it grows: the stream stops the moment it names a competitor."""
+    if "acme" in text.lower():
+        raise ValueError("names a competitor")
+
+
 class Card(BaseModel):
     title: Annotated[str, ss.NotNull]  # no card without a title
     url: Annotated[str, ss.Done]  # a link is shown whole, never half-written
-    blurb: Annotated[str, ss.WithState] = Field(..., max_length=200)  # {"value", "state"}
+    blurb: Annotated[str, ss.WithState, ss.StreamCheck(no_competitors)] = Field(max_length=200)
 
 
 def create_app(client: Any = None, model: str | None = None) -> FastAPI:

@@ -211,3 +211,34 @@ def test_replay_live_view_follows_display_policies(tmux: Tmux, tmp_path: Path) -
     assert "validated final:" in raw and "example.com/voi" in raw
     assert _policy_violations(raw) == []
     assert _policy_violations(out) == []
+
+
+def test_replay_stream_check_stops_the_model_at_the_word(tmux: Tmux) -> None:
+    """``ss.StreamCheck`` in the live view: the blurb naming a competitor ends the run with
+    the validation exit code and the check's message, and the model request is cut there."""
+    bad = [
+        CARDS[0],
+        {"title": "Rival", "url": "https://example.com/r", "blurb": "Beats ACME " * 20},
+    ]
+    script = Script(chunks=responses_text_frames({"items": bad}, 3), gate_timeout=60)
+    gate_after(script, '"blurb":"Beats ACME')  # the rest is held: only a hang-up ends it
+    argv = [
+        sys.executable,
+        "-m",
+        "schemastream.cli",
+        "run",
+        "Two cards",
+        "--schema",
+        f"{CARDS_SCHEMA}:Card",
+        "--list",
+        "--model",
+        "openai/gpt-4o-mini",
+    ]
+    with replay_server(script) as server:
+        tmux.start(argv, env=cli_env(server))
+        out = tmux.wait_for("EXIT=7", history=True)
+        assert "names a competitor" in out and "Traceback" not in out
+        assert "Voice notes" in out  # the valid card stayed on screen
+        ex = server.last
+        assert ex.done.wait(10) and ex.disconnected and not ex.completed
+        assert ex.chunks_sent < ex.total_chunks

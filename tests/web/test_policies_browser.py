@@ -116,3 +116,35 @@ def test_cards_show_only_with_a_title_and_urls_only_whole(use_async: bool) -> No
             assert any(c["blurb"].startswith(card["blurb"]["value"] or "") for c in CARDS)
     assert {"streaming", "done"} <= blurb_states  # WithState reached the page
     assert len(states) > 5  # the page rendered progressively
+
+
+def test_stream_check_shows_an_error_and_cuts_the_model_call() -> None:
+    import openai
+    import schemastream as ss
+    from tests.replay import openai_server as oa
+
+    example = load_example()
+    bad = {"title": "Rival", "url": "https://example.com/r", "blurb": "Beats Acme " + "x" * 150}
+    text = json.dumps({"items": [CARDS[0], bad]}, separators=(",", ":"))
+    script = oa.responses_text_script(text, 3, delay=0.002, gate_timeout=60)
+    script.gate(4 + (text.index("Acme") + 4) // 3 + 1)  # the rest is held: only a hang-up ends it
+    server = ReplayServer().start()
+    server.add(script)
+    sdk = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+    app = example.create_app(client=ss.from_openai(sdk), model="gpt-4o-mini")
+    try:
+        with ServerThread(app) as site, chromium_page() as page:
+            page.goto(site.url + "/")
+            page.click("#go")
+            wait_for(lambda: (page.text_content("#status") or "").startswith("error"), 10, "error")
+            status = page.text_content("#status") or ""
+            titles = page.eval_on_selector_all(
+                "#cards .card h2", "els => els.map(e => e.textContent)"
+            )
+        ex = server.last
+        assert ex.done.wait(10) and ex.disconnected and not ex.completed
+        assert ex.chunks_sent < ex.total_chunks  # stopped at the word, not at the end
+    finally:
+        server.stop()
+    assert "blurb" in status and "competitor" in status
+    assert titles[0] == CARDS[0]["title"]
