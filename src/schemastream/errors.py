@@ -78,7 +78,17 @@ class RefusalError(SchemaStreamError):
 
 
 class ProviderError(SchemaStreamError):
-    """A provider-level problem that is not an SDK exception (bad stream framing, early EOF)."""
+    """A provider-level problem that is not an SDK exception (bad stream framing, early EOF,
+    an event of the wrong shape).
+
+    For an event of the wrong shape, ``event`` names the event (``"chat.completion.chunk"``,
+    ``"content_block_delta"`` ...) and ``field`` the member that held the wrong kind of value
+    (``"choices[0].delta.content"``; ``"the event"`` when the event itself is no object);
+    otherwise both are ``None``.
+    """
+
+    event: str | None = None
+    field: str | None = None
 
 
 class ConfigurationError(SchemaStreamError, ValueError):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
 import pytest
 
-from tests.replay.base import Script, rechunk, replay_server, sse_frame
+from tests.replay.base import ReplayServer, Script, rechunk, replay_server, sse_frame
 
 
 def test_sse_frame_and_rechunk() -> None:
@@ -52,6 +53,36 @@ def test_drop_aborts_connection() -> None:
             for _ in r.iter_bytes():
                 pass
         assert server.last.done.wait(5) and server.last.dropped and server.last.chunks_sent == 1
+
+
+def _read_raw(server: ReplayServer) -> tuple[bytes, BaseException | None]:
+    """POST over a bare socket; everything received, and how the connection ended (``None``:
+    an orderly FIN, ``recv`` returned ``b""``)."""
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}")
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError as exc:
+                return received, exc
+            if not data:
+                return received, None
+            received += data
+
+
+@pytest.mark.parametrize("how", ["drop_after", "reset_after"])
+def test_drop_ends_in_fin_and_reset_in_rst(how: str) -> None:
+    script = Script.sse(["a", "b", "c"], **{how: 2})
+    with replay_server(script) as server:
+        received, error = _read_raw(server)
+        assert server.last.done.wait(5) and server.last.dropped
+        assert server.last.chunks_sent == 2
+    assert b"data: b" in received and b"data: c" not in received
+    if how == "drop_after":
+        assert error is None and not server.last.reset
+    else:
+        assert isinstance(error, ConnectionResetError) and server.last.reset
 
 
 def test_gate_blocks_until_released_and_client_sees_prefix() -> None:

@@ -4,6 +4,8 @@ Only the client line differs (``ss.from_openai`` / ``ss.from_anthropic`` / ``ss.
 sync and async); each provider's replay server speaks its own wire format:
 
 - openai: Chat Completions, forced tool call, arguments streamed in pieces (``mode="tools"``)
+- openai-responses: Responses API, function call arguments in pieces (``mode="responses_tools"``)
+- openai-sdk: as openai, read through the SDK's own chunk objects (``fast=False``)
 - anthropic: Messages, forced tool use, ``input_json_delta`` pieces (default mode)
 - genai: ``streamGenerateContent``, JSON mode, text pieces (default mode)
 
@@ -11,6 +13,7 @@ Scenarios: partials grow then the final value validates; ``create_iterable`` yie
 once, as soon as it is complete; fail fast (a ``max_length`` violation stops the stream and the
 server sees the hang-up); truncation (``length`` -> ``IncompleteOutputError`` with the
 completed items); retry (``max_retries=1``: bad then good -> final value, one restart).
+The fault suite (``test_faults.py``) runs over the same ``WIRES``.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ import pytest
 from pydantic import BaseModel, Field
 
 import schemastream as ss
-from schemastream.errors import IncompleteOutputError, StreamValidationError
+from schemastream.errors import IncompleteOutputError, ProviderError, StreamValidationError
 from schemastream.events import RestartEvent
 from schemastream.schema import ResponseSpec
 from tests.replay import anthropic_server as A
 from tests.replay import gemini_server as G
-from tests.replay.base import ReplayServer, Script
+from tests.replay.base import ReplayServer, Script, sse_frame
 
 
 class Idea(BaseModel):
@@ -58,12 +61,23 @@ class Wire:
     """How one provider is reached and what its server sends for a list of document pieces."""
 
     name: str
-    make_client: Callable[[ReplayServer, bool], Any]  # (server, use_async) -> ss client
+    # (server, use_async, timeout=None, retries=0) -> ss client
+    make_client: Callable[..., Any]
     chunks: Callable[[list[str], str, str], list[bytes]]  # (pieces, finish, tool name)
     first_piece: int  # index of the chunk carrying pieces[0]
     refusal: Callable[[], Script]  # a refusal as this provider sends it
     http_error: Callable[[int], Script]  # an HTTP error status with the provider's JSON body
     sdk_error: Callable[[int], type[BaseException]]  # the SDK exception for that status
+    # an event of the wrong shape: the document text is a number; (tool name) -> frame
+    bad_event: Callable[[str], bytes] = lambda name: b""
+    bad_field: str = ""  # the member ProviderError.field names for it
+    # what a read timeout mid-body raises (and a lost connection: always a ProviderError too)
+    timeout_error: Callable[[], type[BaseException]] = lambda: ProviderError
+    lost_error: Callable[[], type[BaseException]] = lambda: ProviderError
+    # what a timeout before the response headers raises, and after how many attempts with
+    # retries=2 (the SDK's own request retries)
+    head_timeout_error: Callable[[], type[BaseException]] = lambda: Exception
+    head_timeout_attempts: int = 3
 
     def script(self, text: str, spec: ResponseSpec, *, n: int = 6, finish: str = "stop") -> Script:
         return Script(chunks=self.chunks(split(text, n), finish, spec.name))
@@ -72,13 +86,28 @@ class Wire:
 # -- openai ----------------------------------------------------------------------------------
 
 
-def _openai_client(server: ReplayServer, use_async: bool) -> Any:
+def _openai_sdk_client(
+    server: ReplayServer, use_async: bool, timeout: float | None = None, retries: int = 0
+) -> Any:
     import openai
 
     cls = openai.AsyncOpenAI if use_async else openai.OpenAI
-    return ss.from_openai(
-        cls(base_url=server.url + "/v1", api_key="test", max_retries=0), mode="tools"
-    )
+    kw: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    return cls(base_url=server.url + "/v1", api_key="test", max_retries=retries, **kw)
+
+
+def _openai_client(server: ReplayServer, use_async: bool, **kw: Any) -> Any:
+    return ss.from_openai(_openai_sdk_client(server, use_async, **kw), mode="tools")
+
+
+def _openai_fallback_client(server: ReplayServer, use_async: bool, **kw: Any) -> Any:
+    client = _openai_sdk_client(server, use_async, **kw)
+    return ss.from_openai(client, mode="tools", fast=False)
+
+
+def _openai_responses_client(server: ReplayServer, use_async: bool, **kw: Any) -> Any:
+    client = _openai_sdk_client(server, use_async, **kw)
+    return ss.from_openai(client, mode="responses_tools")
 
 
 def _openai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
@@ -86,6 +115,44 @@ def _openai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
 
     reason = "tool_calls" if finish == "stop" else "length"
     return O.chat_tool_frames("".join(pieces), n=len(pieces[0]), name=name, finish_reason=reason)
+
+
+def _openai_responses_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
+    from tests.replay import openai_server as O
+
+    reason = None if finish == "stop" else "max_output_tokens"
+    text = "".join(pieces)
+    return O.responses_tool_frames(text, n=len(pieces[0]), name=name, incomplete_reason=reason)
+
+
+def _openai_responses_refusal() -> Script:
+    from tests.replay import openai_server as O
+
+    return O.responses_refusal_script("I can't help with that.")
+
+
+def _openai_bad_event(name: str) -> bytes:
+    from tests.replay import openai_server as O
+
+    delta = {"tool_calls": [{"index": 0, "function": {"arguments": 5}}]}
+    return sse_frame(O.chat_chunk(delta))
+
+
+def _openai_responses_bad_event(name: str) -> bytes:
+    event = {"type": "response.function_call_arguments.delta", "item_id": "fc_replay1"}
+    return sse_frame({**event, "output_index": 0, "delta": 5}, event=event["type"])
+
+
+def _openai_timeout() -> type[BaseException]:
+    import openai
+
+    return openai.APITimeoutError
+
+
+def _openai_lost() -> type[BaseException]:
+    import openai
+
+    return openai.APIConnectionError
 
 
 def _openai_refusal() -> Script:
@@ -109,13 +176,37 @@ def _openai_sdk_error(status: int) -> type[BaseException]:
 # -- anthropic -------------------------------------------------------------------------------
 
 
-def _anthropic_client(server: ReplayServer, use_async: bool) -> Any:
-    return ss.from_anthropic(A.make_client(server, use_async=use_async))
-
-
-def _anthropic_aiohttp_client(server: ReplayServer, use_async: bool) -> Any:
-    client = A.make_client(server, use_async=use_async, async_transport="aiohttp")
+def _anthropic_client(
+    server: ReplayServer, use_async: bool, timeout: float | None = None, retries: int = 0
+) -> Any:
+    client = A.make_client(server, use_async=use_async, timeout=timeout, max_retries=retries)
     return ss.from_anthropic(client)
+
+
+def _anthropic_aiohttp_client(
+    server: ReplayServer, use_async: bool, timeout: float | None = None, retries: int = 0
+) -> Any:
+    client = A.make_client(
+        server, use_async=use_async, async_transport="aiohttp", timeout=timeout, max_retries=retries
+    )
+    return ss.from_anthropic(client)
+
+
+def _anthropic_bad_event(name: str) -> bytes:
+    delta = {"type": "input_json_delta", "partial_json": 5}
+    return A.frame({"type": "content_block_delta", "index": 0, "delta": delta})
+
+
+def _anthropic_timeout() -> type[BaseException]:
+    import anthropic
+
+    return anthropic.APITimeoutError
+
+
+def _anthropic_lost() -> type[BaseException]:
+    import anthropic
+
+    return anthropic.APIConnectionError
 
 
 def _anthropic_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
@@ -139,12 +230,23 @@ def _anthropic_sdk_error(status: int) -> type[BaseException]:
 # -- genai -----------------------------------------------------------------------------------
 
 
-def _genai_client(server: ReplayServer, use_async: bool) -> Any:
-    return ss.from_genai(G.make_client(server), use_async=use_async)
+def _genai_client(server: ReplayServer, use_async: bool, **kw: Any) -> Any:
+    return ss.from_genai(G.make_client(server, **kw), use_async=use_async)
 
 
-def _genai_aiohttp_client(server: ReplayServer, use_async: bool) -> Any:
-    return ss.from_genai(G.make_client(server, async_transport="aiohttp"), use_async=use_async)
+def _genai_aiohttp_client(server: ReplayServer, use_async: bool, **kw: Any) -> Any:
+    client = G.make_client(server, async_transport="aiohttp", **kw)
+    return ss.from_genai(client, use_async=use_async)
+
+
+def _genai_bad_event(name: str) -> bytes:
+    return G.response_frame([{"text": 5}])
+
+
+def _genai_head_timeout() -> type[BaseException]:
+    import httpx
+
+    return httpx.TimeoutException
 
 
 def _genai_chunks(pieces: list[str], finish: str, name: str) -> list[bytes]:
@@ -169,6 +271,26 @@ def _has_openai_wire() -> bool:
     return True
 
 
+_OPENAI_FAULTS: dict[str, Any] = {
+    "bad_event": _openai_bad_event,
+    "bad_field": "choices[0].delta.tool_calls[0].function.arguments",
+    "timeout_error": _openai_timeout,
+    "lost_error": _openai_lost,
+    "head_timeout_error": _openai_timeout,
+}
+_ANTHROPIC_FAULTS: dict[str, Any] = {
+    "bad_event": _anthropic_bad_event,
+    "bad_field": "delta.partial_json",
+    "timeout_error": _anthropic_timeout,
+    "lost_error": _anthropic_lost,
+    "head_timeout_error": _anthropic_timeout,
+}
+_GENAI_FAULTS: dict[str, Any] = {
+    "bad_event": _genai_bad_event,
+    "bad_field": "candidates[0].content.parts[0].text",
+    "head_timeout_error": _genai_head_timeout,
+}
+
 WIRES = [
     pytest.param(
         Wire(
@@ -179,9 +301,36 @@ WIRES = [
             refusal=_openai_refusal,
             http_error=_openai_http_error,
             sdk_error=_openai_sdk_error,
+            **_OPENAI_FAULTS,
         ),
         id="openai",
         marks=pytest.mark.skipif(not _has_openai_wire(), reason="no OpenAI replay wire"),
+    ),
+    pytest.param(  # the SDK-object fallback path (fast=False) of the same wire
+        Wire(
+            "openai",
+            _openai_fallback_client,
+            _openai_chunks,
+            first_piece=1,
+            refusal=_openai_refusal,
+            http_error=_openai_http_error,
+            sdk_error=_openai_sdk_error,
+            **_OPENAI_FAULTS,
+        ),
+        id="openai-sdk",
+    ),
+    pytest.param(
+        Wire(
+            "openai",
+            _openai_responses_client,
+            _openai_responses_chunks,
+            first_piece=3,
+            refusal=_openai_responses_refusal,
+            http_error=_openai_http_error,
+            sdk_error=_openai_sdk_error,
+            **{**_OPENAI_FAULTS, "bad_event": _openai_responses_bad_event, "bad_field": "delta"},
+        ),
+        id="openai-responses",
     ),
     pytest.param(
         Wire(
@@ -192,6 +341,7 @@ WIRES = [
             refusal=_anthropic_refusal,
             http_error=lambda status: A.http_error(status, "rate_limit_error", "nope"),
             sdk_error=_anthropic_sdk_error,
+            **_ANTHROPIC_FAULTS,
         ),
         id="anthropic",
     ),
@@ -204,6 +354,7 @@ WIRES = [
             refusal=_anthropic_refusal,
             http_error=lambda status: A.http_error(status, "rate_limit_error", "nope"),
             sdk_error=_anthropic_sdk_error,
+            **_ANTHROPIC_FAULTS,
         ),
         id="anthropic-aiohttp",
     ),
@@ -216,6 +367,7 @@ WIRES = [
             refusal=_genai_refusal,
             http_error=lambda status: G.http_error(status, "nope"),
             sdk_error=_genai_sdk_error,
+            **_GENAI_FAULTS,
         ),
         id="genai",
     ),
@@ -228,6 +380,12 @@ WIRES = [
             refusal=_genai_refusal,
             http_error=lambda status: G.http_error(status, "nope"),
             sdk_error=_genai_sdk_error,
+            **{
+                **_GENAI_FAULTS,
+                # google-genai's aiohttp path: a bare TimeoutError, not retried
+                "head_timeout_error": lambda: TimeoutError,
+                "head_timeout_attempts": 1,
+            },
         ),
         id="genai-aiohttp",
     ),

@@ -185,17 +185,24 @@ def http_error(
 
 
 def make_client(
-    server: ReplayServer, *, use_async: bool = False, async_transport: str = "httpx"
+    server: ReplayServer,
+    *,
+    use_async: bool = False,
+    async_transport: str = "httpx",
+    timeout: float | None = None,
+    max_retries: int = 0,
 ) -> Any:
-    """An ``anthropic.Anthropic`` / ``AsyncAnthropic`` pointed at the replay server (no retries).
+    """An ``anthropic.Anthropic`` / ``AsyncAnthropic`` pointed at the replay server (no retries
+    unless ``max_retries``; the SDK's default timeout unless ``timeout``, in seconds).
 
     ``async_transport="aiohttp"``: the SDK's ``DefaultAioHttpClient`` (``anthropic[aiohttp]``).
     """
     import anthropic
 
+    kw: dict[str, Any] = {"base_url": server.url, "api_key": "test", "max_retries": max_retries}
+    if timeout is not None:
+        kw["timeout"] = timeout
     if not use_async:
-        return anthropic.Anthropic(base_url=server.url, api_key="test", max_retries=0)
+        return anthropic.Anthropic(**kw)
     http_client = anthropic.DefaultAioHttpClient() if async_transport == "aiohttp" else None
-    return anthropic.AsyncAnthropic(
-        base_url=server.url, api_key="test", max_retries=0, http_client=http_client
-    )
+    return anthropic.AsyncAnthropic(http_client=http_client, **kw)

@@ -21,7 +21,9 @@ API
     Script(..., truncate_after=3)                      # send 3 chunks, then end the body cleanly
     Script(..., drop_after=3)                          # send 3 chunks, then abort the connection
                                                        # (no terminating chunk: the client sees an
-                                                       # incomplete body)
+                                                       # incomplete body; the socket ends in FIN)
+    Script(..., reset_after=3)                         # send 3 chunks, then reset the connection
+                                                       # (SO_LINGER 0 + abort: the client gets RST)
 
 ``sse_frame(data, event=None)`` builds one SSE frame (``event: X\\ndata: ...\\n\\n``); a dict is
 JSON-encoded compactly. ``rechunk(bytes, n)`` splits a byte string into n-byte network writes.
@@ -52,10 +54,11 @@ knowledge, what ``httpx.Client(http1=False, http2=True)`` sends).
     disconnected                   # True when the client hung up before the response completed
     disconnected_at                # chunks_sent when the hang-up was noticed (None if never)
     completed                      # the body was ended normally (all chunks, or truncate_after)
-    dropped                        # the server aborted the connection (drop_after)
+    dropped                        # the server aborted the connection (drop_after, reset_after)
+    reset                          # ... with a TCP RST (reset_after)
     log                            # ordered list of (what, chunk index): "chunk", "gate-wait",
                                    # "gate-open", "head-wait", "head-open", "disconnect",
-                                   # "end", "drop"
+                                   # "end", "drop", "reset"
     done                           # threading.Event set when the handler returned
     wait_sent(n, timeout=5.0)      # block until at least n chunks were written (or handler ended)
 
@@ -71,6 +74,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -115,6 +119,7 @@ class Script:
     head_gate: threading.Event | None = None
     truncate_after: int | None = None
     drop_after: int | None = None
+    reset_after: int | None = None
 
     def __post_init__(self) -> None:
         self.chunks = [c.encode() if isinstance(c, str) else bytes(c) for c in self.chunks]
@@ -149,6 +154,7 @@ class Exchange:
     disconnected_at: int | None = None
     completed: bool = False
     dropped: bool = False
+    reset: bool = False
     log: list[tuple[str, int]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
@@ -228,7 +234,10 @@ class ReplayServer:
     def start(self) -> ReplayServer:
         if self.http2:
             return self._start_hypercorn()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
+        # so, and accepted sockets inherit it. With Nagle on, a reused keep-alive connection
+        # held each response's body ~40 ms behind its headers (waiting for a delayed ACK).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self._sock = sock
@@ -392,6 +401,8 @@ class ReplayServer:
             limit = min(limit, s.truncate_after)
         if s.drop_after is not None:
             limit = min(limit, s.drop_after)
+        if s.reset_after is not None:
+            limit = min(limit, s.reset_after)
         for i in range(limit):
             if i and s.delay:
                 await asyncio.sleep(s.delay)
@@ -426,12 +437,30 @@ class ReplayServer:
                             ex.disconnected_at = len(ex.sent)
                             ex.log[at] = ("disconnect", ex.disconnected_at)
                 return
+        if s.reset_after is not None and s.reset_after <= len(s.chunks) and self._reset(ex):
+            return
         if s.drop_after is not None and s.drop_after <= len(s.chunks):
             ex.dropped = True
             ex._note("drop", ex.chunks_sent)
             return  # returning without ending the body makes uvicorn abort the connection
         ex.completed = True
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _reset(self, ex: Exchange) -> bool:
+        """Abort ``ex``'s connection with a TCP RST (uvicorn only: its connection list)."""
+        state = getattr(self._server, "server_state", None)
+        for conn in list(getattr(state, "connections", ())):
+            transport = getattr(conn, "transport", None)
+            if transport is None or getattr(conn, "client", None) != ex.client:
+                continue
+            sock = transport.get_extra_info("socket")
+            # linger on, timeout 0: close() discards unsent data and sends RST, not FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+            ex.dropped = ex.reset = True
+            ex._note("reset", ex.chunks_sent)
+            return True
+        return False
 
 
 @contextlib.contextmanager

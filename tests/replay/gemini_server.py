@@ -153,9 +153,15 @@ def http_error(status: int = 400, message: str = "bad request") -> Script:
 
 
 def make_client(
-    server: ReplayServer, *, use_async: bool = False, async_transport: str = "httpx"
+    server: ReplayServer,
+    *,
+    use_async: bool = False,
+    async_transport: str = "httpx",
+    timeout: float | None = None,
+    retries: int = 0,
 ) -> Any:
-    """A ``genai.Client`` (or its ``.aio``) pointed at the replay server, without retries.
+    """A ``genai.Client`` (or its ``.aio``) pointed at the replay server, without retries
+    unless ``retries`` (then with 10 ms back-off); ``timeout`` in seconds.
 
     ``async_transport``: what the async client reads with. google-genai picks aiohttp by
     itself whenever aiohttp is installed (and httpx otherwise), so both are tested.
@@ -171,13 +177,12 @@ def make_client(
     else:
         assert async_transport == "aiohttp", async_transport
         import aiohttp  # noqa: F401 - a dev dependency; google-genai uses it when importable
+    if timeout is not None:
+        args["timeout"] = int(timeout * 1000)  # milliseconds
+    retry = types.HttpRetryOptions(attempts=retries + 1, initial_delay=0.01, max_delay=0.01)
     client = genai.Client(
         api_key="test",
-        http_options=types.HttpOptions(
-            base_url=server.url,
-            retry_options=types.HttpRetryOptions(attempts=1),
-            **args,
-        ),
+        http_options=types.HttpOptions(base_url=server.url, retry_options=retry, **args),
     )
     if use_async and async_transport == "aiohttp":
         assert client._api_client._use_aiohttp()

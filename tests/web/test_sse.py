@@ -255,6 +255,15 @@ def test_errors_are_typed_and_safe(exc: BaseException, type_: str) -> None:
 
 def test_error_payload_messages() -> None:
     assert error_payload(_openai_status_error(429))["message"].endswith("(HTTP 429)")
+    # a read timeout mid-body: a ProviderError, still reported as a timeout
+    from schemastream.providers.base import connection_lost
+
+    lost = connection_lost("genai", ConnectionResetError())
+    assert error_payload(lost)["message"] == "the model provider's stream failed"
+    try:
+        raise connection_lost("genai", TimeoutError()) from TimeoutError()
+    except errors.ProviderError as exc:
+        assert error_payload(exc)["message"] == "the model provider timed out"
     assert error_payload(
         errors.StreamValidationError([{"loc": (1, "title"), "msg": "bad", "type": "x"}])
     )["errors"] == [{"loc": [1, "title"], "msg": "bad", "type": "x"}]

@@ -116,8 +116,13 @@ class JsonStreamParser:
                 text: str = self._decoder.decode(bytes(chunk))
             except UnicodeDecodeError as exc:
                 self._fail(f"invalid UTF-8 ({exc.reason})", self.offset)
-        else:
+        elif isinstance(chunk, str):
             text = chunk
+        else:
+            # not a parse error (the parser's state is untouched): the caller passed no text
+            raise JsonStreamError(
+                f"feed() takes str or UTF-8 bytes, not {type(chunk).__name__}", self.offset
+            )
         if self.max_size is not None and self.offset + len(text) > self.max_size:
             self._fail(f"document exceeds max_size={self.max_size} characters", self.max_size)
         self._out = []

@@ -39,9 +39,11 @@ from .base import (
     Mode,
     Provider,
     Request,
+    Shape,
     Usage,
     connection_lost_type,
     import_sdk,
+    is_timeout,
     is_transport_error,
     reask_feedback,
     settle_close,
@@ -149,6 +151,26 @@ class _ErrorEvent(Exception):
         self.raw = raw
 
 
+# What the decoder reads of each event, and the JSON kind it expects (see ``Shape``).
+_EVENT = Shape({"type": str})
+_USAGE = {"input_tokens": int, "output_tokens": int}
+_SHAPES: dict[str, Shape] = {
+    "content_block_delta": Shape(
+        {"index": int, "delta": {"type": str, "partial_json": str, "text": str}}
+    ),
+    "content_block_start": Shape(
+        {"index": int, "content_block": {"type": str, "name": str, "text": str}}
+    ),
+    "message_start": Shape({"message": {"usage": _USAGE}}),
+    "message_delta": Shape(
+        {
+            "delta": {"stop_reason": str, "stop_details": {"explanation": str, "category": str}},
+            "usage": _USAGE,
+        }
+    ),
+}
+
+
 class _MessageDecoder:
     """Anthropic stream events -> :class:`Delta` values."""
 
@@ -186,11 +208,13 @@ class _MessageDecoder:
                 if event == "error":
                     raise _ErrorEvent(data.decode("utf-8", "replace"), data) from exc
                 raise ProviderError(f"anthropic: bad event data for {event!r}: {exc}") from exc
-            if not isinstance(payload, dict):
-                continue
+            _EVENT.check(payload, "anthropic", event or "stream")
             kind = event or payload.get("type")
             if kind == "error" or payload.get("type") == "error":
                 raise _ErrorEvent(payload, data)
+            shape = _SHAPES.get(kind)  # type: ignore[arg-type]
+            if shape is not None:
+                shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
             delta = self._event(kind, payload)
             if delta is not None:
                 out.append(delta)
@@ -266,12 +290,15 @@ class _MessageDecoder:
 
 
 def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
-    """``anthropic.APIConnectionError`` that is also a :class:`ProviderError` (what Anthropic
-    users catch, and what the other providers raise for a connection lost mid-stream)."""
+    """``anthropic.APIConnectionError`` (``APITimeoutError`` for a read timeout) that is also a
+    :class:`ProviderError` (what Anthropic users catch, and what the other providers raise for
+    a connection lost mid-stream)."""
     message = f"anthropic: the connection was lost mid-stream: {exc}"
     try:
         import anthropic
 
+        if is_timeout(exc):  # the SDK's own class for it, as the openai provider raises
+            return connection_lost_type(anthropic.APITimeoutError)(request=http_response.request)
         cls = connection_lost_type(anthropic.APIConnectionError)
         return cls(message=message, request=http_response.request)
     except Exception:  # pragma: no cover - SDK changed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
@@ -230,14 +230,25 @@ TRANSPORT_MODULES = frozenset(
 )
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """A read that timed out: httpx's ``TimeoutException``, aiohttp's ``ServerTimeoutError``
+    or a bare ``TimeoutError`` (aiohttp's total timeout; ``asyncio.TimeoutError`` on 3.10)."""
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return True
+    return any(c.__name__ == "TimeoutException" for c in type(exc).__mro__)
+
+
 def is_transport_error(exc: BaseException, modules: frozenset[str] = TRANSPORT_MODULES) -> bool:
-    """A network-level failure while reading the body (connection dropped, incomplete chunk):
-    an exception from one of the HTTP stack's ``modules``."""
-    return type(exc).__module__.split(".")[0] in modules
+    """A network-level failure while reading the body (connection dropped, incomplete chunk,
+    read timeout): an exception from one of the HTTP stack's ``modules``, or a timeout (aiohttp
+    raises a bare ``TimeoutError`` when its total timeout passes mid-body)."""
+    return type(exc).__module__.split(".")[0] in modules or is_timeout(exc)
 
 
 def connection_lost(provider: str, exc: BaseException) -> ProviderError:
-    """A connection lost mid-stream, as a plain :class:`ProviderError`."""
+    """A connection lost (or a read timed out) mid-stream, as a plain :class:`ProviderError`."""
+    if is_timeout(exc):
+        return ProviderError(f"{provider}: the read timed out mid-stream ({exc!r})")
     return ProviderError(f"{provider}: the connection was lost mid-stream: {exc}")
 
 
@@ -245,11 +256,156 @@ _LOST_TYPES: dict[type[BaseException], type[BaseException]] = {}
 
 
 def connection_lost_type(sdk_error: type[BaseException]) -> Any:
-    """``StreamConnectionLost``: the SDK's ``APIConnectionError`` (``sdk_error``, what the
-    SDK's users catch) that is also a :class:`ProviderError` (what the other providers raise
-    for a connection lost mid-stream), in one class; one class per SDK error class."""
+    """The SDK's ``sdk_error`` (``APIConnectionError`` or ``APITimeoutError``: what the SDK's
+    users catch) that is also a :class:`ProviderError` (what the other providers raise for a
+    connection lost mid-stream), in one class (``StreamConnectionLost`` / ``StreamTimeout``);
+    one class per SDK error class."""
     cls = _LOST_TYPES.get(sdk_error)
     if cls is None:
-        cls = type("StreamConnectionLost", (sdk_error, ProviderError), {})
+        name = "StreamTimeout" if "Timeout" in sdk_error.__name__ else "StreamConnectionLost"
+        cls = type(name, (sdk_error, ProviderError), {})
         _LOST_TYPES[sdk_error] = cls
     return cls
+
+
+# -- event shapes ----------------------------------------------------------------------------
+
+
+class _Mismatch(Exception):
+    """Internal: a value of the wrong JSON kind; ``path`` grows as it propagates outwards."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        self.expected = expected
+        self.value = value
+        self.path: list[str | int] = []
+
+
+_KIND_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+    type(None): "null",
+}
+
+
+def json_kind(value: Any) -> str:
+    """``value``'s JSON kind in words (``"a string"``, ``"an array"`` ...)."""
+    return _KIND_NAMES.get(type(value), type(value).__name__)
+
+
+_Check = Callable[[Any], None]
+
+
+def _compile(spec: Any) -> _Check:
+    if isinstance(spec, dict):
+        leaves: list[tuple[str, tuple[type, ...], str]] = []
+        nested: list[tuple[str, _Check]] = []
+        for key, sub in spec.items():
+            if isinstance(sub, (type, tuple)):
+                types = sub if isinstance(sub, tuple) else (sub,)
+                leaves.append((key, types, " or ".join(_KIND_NAMES[t] for t in types)))
+            else:
+                nested.append((key, _compile(sub)))
+        leaf_items = tuple(leaves)
+        nested_items = tuple(nested)
+
+        def check_object(value: Any) -> None:
+            if type(value) is not dict:
+                raise _Mismatch("an object", value)
+            get = value.get
+            for key, types, expected in leaf_items:
+                member = get(key)
+                # exact types: a JSON true is no integer, and 1 is no string
+                if member is not None and type(member) not in types:
+                    mismatch = _Mismatch(expected, member)
+                    mismatch.path.append(key)
+                    raise mismatch
+            for key, check in nested_items:
+                member = get(key)
+                if member is not None:
+                    try:
+                        check(member)
+                    except _Mismatch as mismatch:
+                        mismatch.path.insert(0, key)
+                        raise
+
+        return check_object
+    if isinstance(spec, list):
+        (item_spec,) = spec
+        check_item = _compile(item_spec)
+
+        def check_array(value: Any) -> None:
+            if type(value) is not list:
+                raise _Mismatch("an array", value)
+            for i, item in enumerate(value):
+                try:
+                    check_item(item)  # an element is never "absent": null fails here
+                except _Mismatch as mismatch:
+                    mismatch.path.insert(0, i)
+                    raise
+
+        return check_array
+    types = spec if isinstance(spec, tuple) else (spec,)
+    expected = " or ".join(_KIND_NAMES[t] for t in types)
+
+    def check_leaf(value: Any) -> None:
+        if type(value) not in types:
+            raise _Mismatch(expected, value)
+
+    return check_leaf
+
+
+def _field_path(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "the event"
+
+
+class Shape:
+    """The JSON shape of one kind of wire event: each member a decoder reads, with its kind.
+
+    ``spec`` is ``str``, ``int``, ``float``, ``bool``, ``dict`` (any object) or ``list`` (any
+    array), a tuple of those (either), ``{"key": spec, ...}`` (an object; members not listed
+    are not checked) or ``[spec]`` (an array of ``spec``). A listed member that is absent or
+    ``null`` passes: the wire formats send ``null`` for "none", and the decoders read it so.
+    The event itself and array elements must be present. Kinds are exact (``true`` is no
+    integer, ``1`` no string).
+
+    Decoders call :meth:`check` before reading an event, so a valid-JSON event of the wrong
+    shape is a :class:`ProviderError` naming the event and the member, never an
+    ``AttributeError`` or ``TypeError`` from deep inside the decoder; the stream that meets
+    it closes the HTTP response, as for any other error.
+    """
+
+    __slots__ = ("_check",)
+
+    def __init__(self, spec: Any) -> None:
+        self._check = _compile(spec)
+
+    def check(self, payload: Any, provider: str, event: str) -> None:
+        """Raise :class:`ProviderError` if ``payload`` does not have this shape."""
+        try:
+            self._check(payload)
+        except _Mismatch as mismatch:
+            raise shape_error(
+                provider, event, _field_path(mismatch.path), mismatch.value, mismatch.expected
+            ) from None
+
+
+def shape_error(provider: str, event: str, member: str, value: Any, expected: str) -> ProviderError:
+    """The :class:`ProviderError` for an ``event`` whose ``member`` (a path such as
+    ``choices[0].delta``) holds ``value``, of the wrong kind."""
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    err = ProviderError(
+        f"{provider}: malformed {event} event: {member} is {json_kind(value)} ({shown}), "
+        f"expected {expected}"
+    )
+    err.event = event
+    err.field = member
+    return err

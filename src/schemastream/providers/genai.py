@@ -55,12 +55,14 @@ from .base import (
     Mode,
     Provider,
     Request,
+    Shape,
     Usage,
     connection_lost,
     import_sdk,
     is_transport_error,
     reask_feedback,
     settle_close,
+    shape_error,
     shutdown_connection,
     text_of,
     unsupported_mode,
@@ -163,6 +165,30 @@ class _FrameError(Exception):
         self.body = body
 
 
+# What the decoder reads of a frame, and the JSON kind it expects (see ``Shape``).
+_FRAME = Shape(
+    {
+        "usageMetadata": {
+            "promptTokenCount": int,
+            "candidatesTokenCount": int,
+            "thoughtsTokenCount": int,
+        },
+        "candidates": [
+            {
+                "content": {
+                    "parts": [
+                        {"thought": bool, "text": str, "functionCall": {"name": str, "args": dict}}
+                    ]
+                },
+                "continuationToken": str,
+                "finishReason": str,
+            }
+        ],
+        "promptFeedback": {"blockReason": str},
+    }
+)
+
+
 class _GeminiDecoder:
     """``streamGenerateContent?alt=sse`` frames (camelCase REST JSON) -> :class:`Delta` values.
 
@@ -204,7 +230,16 @@ class _GeminiDecoder:
             return out, None
         if self.hop_finish == "CONTINUATION":
             if self.continue_enabled and self.continuation_token:
-                return out, base64.b64decode(self.continuation_token)
+                try:
+                    return out, base64.b64decode(self.continuation_token)
+                except ValueError:  # binascii.Error
+                    raise shape_error(
+                        "genai",
+                        "GenerateContentResponse",
+                        "candidates[0].continuationToken",
+                        self.continuation_token,
+                        "base64 text",
+                    ) from None
             out.append(self._final("length"))
             return out, None
         raise ProviderError(
@@ -225,10 +260,11 @@ class _GeminiDecoder:
         return self._payload(payload)
 
     def _payload(self, payload: Any) -> list[Delta]:
-        if not isinstance(payload, dict) or self.finished:
+        if self.finished:
             return []
-        if "error" in payload:
+        if type(payload) is dict and "error" in payload:
             raise _FrameError(payload)
+        _FRAME.check(payload, "genai", "GenerateContentResponse")
         out: list[Delta] = []
         usage = payload.get("usageMetadata")
         if isinstance(usage, dict):

@@ -29,7 +29,9 @@ from .base import (
     Mode,
     Provider,
     Request,
+    Shape,
     Usage,
+    shape_error,
 )
 
 if TYPE_CHECKING:
@@ -284,9 +286,19 @@ def _usage(generation: Generation) -> Usage:
     return Usage(input_tokens=generation.input_tokens, output_tokens=generation.output_tokens)
 
 
+# The token counts the engine reports with each piece (see ``Shape``).
+_COUNTS = Shape({"input_tokens": int, "output_tokens": int})
+
+
 def _piece_delta(generation: Generation, piece: str) -> Delta:
+    # The engine is ours, but a piece that is no string would only fail deep in the parser:
+    # reject it here like any provider's malformed event (the stream then stops generating).
+    if type(piece) is not str:
+        raise shape_error("local", "token", "text", piece, "a string")
+    usage = _usage(generation)
+    _COUNTS.check(vars(usage), "local", "token")
     # usage rides on every piece: a stream cut short (max_items, close) still knows its tokens
-    return Delta(text=piece, usage=_usage(generation))
+    return Delta(text=piece, usage=usage)
 
 
 def _final_delta(generation: Generation) -> Delta:

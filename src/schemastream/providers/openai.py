@@ -13,8 +13,10 @@ SDK's chunk / event objects. Both feed the same decoders, so they yield the same
 
 Wire errors: a mid-stream ``{"error": ...}`` event, ``error`` / ``response.failed`` events
 raise :class:`openai.APIError`; a dropped connection raises :class:`openai.APIConnectionError`
-(:class:`openai.APITimeoutError` on a read timeout); a body that ends before the model
-finished raises :class:`~schemastream.errors.ProviderError`.
+(:class:`openai.APITimeoutError` on a read timeout; on both paths each is also a
+:class:`~schemastream.errors.ProviderError`, like the other providers' lost connections); a
+body that ends before the model finished, an event that is not JSON or not of the expected
+shape raise :class:`~schemastream.errors.ProviderError`.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from .base import (
     Mode,
     Provider,
     Request,
+    Shape,
     Usage,
     connection_lost_type,
     format_errors,
     import_sdk,
+    is_timeout,
     is_transport_error,
     settle_close,
     shutdown_connection,
@@ -105,6 +109,43 @@ def _error_message(err: Any, default: str) -> str:
     return default
 
 
+# What the decoders read of each event, and the JSON kind they expect (see ``Shape``).
+_CHAT_CHUNK = Shape(
+    {
+        "choices": [
+            {
+                "index": int,
+                "finish_reason": str,
+                "delta": {
+                    "content": str,
+                    "refusal": str,
+                    "tool_calls": [{"index": int, "function": {"arguments": str}}],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": int, "completion_tokens": int},
+    }
+)
+_RESPONSES_EVENT = Shape({"type": str})
+_RESPONSES_DONE = Shape(
+    {
+        "response": {
+            "usage": {"input_tokens": int, "output_tokens": int},
+            "incomplete_details": {"reason": str},
+        }
+    }
+)
+_RESPONSES_SHAPES: dict[str, Shape] = {
+    "response.output_text.delta": Shape({"delta": str}),
+    "response.function_call_arguments.delta": Shape({"item_id": str, "delta": str}),
+    "response.refusal.delta": Shape({"delta": str}),
+    "response.refusal.done": Shape({"refusal": str}),
+    "response.completed": _RESPONSES_DONE,
+    "response.incomplete": _RESPONSES_DONE,
+    "response.failed": Shape({"response": dict}),
+}
+
+
 class _ChatDecoder:
     """``chat.completion.chunk`` dicts -> deltas. ``final()`` once ``[DONE]`` arrived."""
 
@@ -121,6 +162,7 @@ class _ChatDecoder:
 
     def event(self, d: Any) -> str | None:
         """Feed one decoded event; returns new document text (or None)."""
+        _CHAT_CHUNK.check(d, "openai", "chat.completion.chunk")
         choices = d.get("choices")
         if not choices:
             if d.get("error"):
@@ -203,7 +245,11 @@ class _ResponsesDecoder:
         self.last: Delta | None = None
 
     def event(self, d: Any) -> str | None:
+        _RESPONSES_EVENT.check(d, "openai", "Responses")
         t = d.get("type")
+        shape = _RESPONSES_SHAPES.get(t)  # type: ignore[arg-type]
+        if shape is not None:
+            shape.check(d, "openai", t)  # type: ignore[arg-type]
         if t == "response.output_text.delta":
             return None if self.tools else (d.get("delta") or None)
         if t == "response.function_call_arguments.delta":
@@ -315,11 +361,23 @@ def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
     """Map an error raised while reading the body to the SDK's own exception."""
     if isinstance(exc, _WireError):
         return openai.APIError(exc.message, request=request, body=exc.body)
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APIConnectionError):
+        # the SDK's own Stream (fallback path) wraps a transport error itself; raise the same
+        # class as the fast path (the SDK's, and also a ProviderError)
+        request = getattr(exc, "request", request)
+        if isinstance(exc, openai.APITimeoutError):
+            return connection_lost_type(openai.APITimeoutError)(request=request)
+        return connection_lost_type(openai.APIConnectionError)(
+            message=f"openai: the connection was lost mid-stream: {exc.__cause__ or exc}",
+            request=request,
+        )
     if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
         return ProviderError(f"malformed stream event: {exc}")
     if is_transport_error(exc):  # httpx2 / httpx / httpcore
-        if any(c.__name__ == "TimeoutException" for c in type(exc).__mro__):
-            return openai.APITimeoutError(request=request)
+        if is_timeout(exc):
+            return connection_lost_type(openai.APITimeoutError)(request=request)
         return connection_lost_type(openai.APIConnectionError)(
             message=f"openai: the connection was lost mid-stream: {exc}", request=request
         )
@@ -350,11 +408,17 @@ def _hang_up(response: Any) -> None:
 
 
 def _to_dict(obj: Any) -> Any:
-    """An SDK object back to its wire dict (fallback path)."""
+    """An SDK object back to its wire dict (fallback path); anything else as it is (the SDK
+    builds no object from an event that is no JSON object: the decoder's shape check says so).
+    """
     to_dict = getattr(obj, "to_dict", None)
     if to_dict is not None:
-        return to_dict()
-    return obj.model_dump(by_alias=True, exclude_unset=True)
+        # no warnings: an event of the wrong shape is reported by the decoder's check
+        return to_dict(warnings=False)
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None:
+        return dump(by_alias=True, exclude_unset=True, warnings=False)
+    return obj
 
 
 # -- sync streams ----------------------------------------------------------------------------

@@ -18,6 +18,19 @@ Needs the ``web`` extra (``pip install 'schemastream[web]'``)::
 
     app.router.routes.append(static_route())   # GET /schemastream.js (the browser client)
 
+    @app.post("/agent")                          # an AG-UI agent (HttpAgent, CopilotKit)
+    async def agent(request: Request):
+        run_input = await request.json()
+        return ag_ui_response(client.responses.stream(...), run_input)   # needs the ag-ui extra
+
+    @app.post("/object")                         # Vercel AI SDK: useObject ...
+    async def obj():
+        return text_stream_response(client.responses.stream(...))
+
+    @app.post("/chat")                           # ... and useChat (a data-object part)
+    async def chat():
+        return ui_message_stream_response(client.responses.stream(...))
+
 Wire format: see :mod:`schemastream.web.encoder`; ops: :mod:`schemastream.patch`.
 """
 
@@ -26,12 +39,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .agui import AGUIResponse, ag_ui_response
 from .encoder import WireEncoder, WireMessage, error_payload, format_sse
-from .sse import EventStreamResponse, sse_response
+from .sse import AbortResponse, EventStreamResponse, PumpedResponse, sse_response
+from .vercel import (
+    TextStreamResponse,
+    UIMessageStreamResponse,
+    text_stream_response,
+    ui_message_stream_response,
+)
 from .ws import websocket_stream
 
 __all__ = [
+    "AGUIResponse",
+    "AbortResponse",
     "EventStreamResponse",
+    "PumpedResponse",
+    "ag_ui_response",
     "WireEncoder",
     "WireMessage",
     "error_payload",
@@ -40,6 +64,10 @@ __all__ = [
     "js_source",
     "sse_response",
     "static_route",
+    "text_stream_response",
+    "TextStreamResponse",
+    "ui_message_stream_response",
+    "UIMessageStreamResponse",
     "websocket_stream",
 ]
 

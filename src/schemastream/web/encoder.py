@@ -36,6 +36,7 @@ import pydantic_core
 from .. import errors as ss_errors
 from ..events import FinalEvent, ItemEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from ..patch import apply_patch, diff, to_rfc6902
+from ..providers.base import is_timeout
 
 __all__ = ["WireEncoder", "WireMessage", "error_payload", "format_sse", "to_json_bytes", "jsonable"]
 
@@ -199,6 +200,8 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
             "message": f"the model refused: {refusal}" if refusal else "the model refused",
         }
     if isinstance(exc, ss_errors.ProviderError):
+        if "Timeout" in type(exc).__name__ or is_timeout(exc.__cause__):  # type: ignore[arg-type]
+            return {"type": "provider", "message": "the model provider timed out"}
         return {"type": "provider", "message": "the model provider's stream failed"}
     if isinstance(exc, ss_errors.ConfigurationError):
         return {"type": "internal", "message": "the server is not configured for this model"}
