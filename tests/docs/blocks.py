@@ -18,7 +18,11 @@ The rules a page follows (see ``docs/contributing-docs.md``):
   The body is what the model writes (JSON, or raw text when it does not parse as JSON).
   Options after ``replay``: ``chunk=N`` (characters per streamed delta, default 4),
   ``finish=length`` (the model hit its token limit), ``status=429`` (an HTTP error instead
-  of an answer), ``delay=0.01`` (seconds between chunks, as a model pauses). The test serves each answer from the replay servers in ``tests/replay`` in
+  of an answer), ``delay=0.01`` (seconds between chunks, as a model pauses), ``drop=N``
+  (the connection is cut after N chunks of the body), ``stall=N`` (the body stops before
+  chunk N until the client hangs up, for read timeouts), ``wrong_shape=N`` (OpenAI chat
+  completions: an event whose text delta is the number 5 comes before the N-th piece of
+  text). The test serves each answer from the replay servers in ``tests/replay`` in
   the wire format of the request that asks for it (OpenAI chat / Responses, Anthropic,
   Gemini; tool call or text, whichever the request asks for), with ``OPENAI_BASE_URL`` and
   friends pointing the SDKs' default clients there. Every declared answer must be used.
@@ -36,7 +40,7 @@ from typing import Any
 from tests.replay import anthropic_server as an
 from tests.replay import gemini_server as gm
 from tests.replay import openai_server as oa
-from tests.replay.base import Script
+from tests.replay.base import Script, sse_frame
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)(?P<attrs>[^\n]*)$")
 REPLAY = re.compile(r"<!--\s*replay(?P<opts>[^\n]*)\n(?P<body>.*?)-->", re.S)
@@ -52,6 +56,9 @@ class Answer:
     finish: str | None = None
     status: int | None = None
     delay: float = 0.0
+    drop: int | None = None
+    stall: int | None = None
+    wrong_shape: int | None = None
 
     @classmethod
     def parse(cls, opts: str, body: str) -> Answer:
@@ -66,6 +73,8 @@ class Answer:
                 kw["status"] = int(value)
             elif key == "delay":
                 kw["delay"] = float(value)
+            elif key in ("drop", "stall", "wrong_shape"):
+                kw[key] = int(value)
             else:
                 raise ValueError(f"unknown replay option {opt!r}")
         body = body.strip()
@@ -79,6 +88,20 @@ class Answer:
         """This answer in the wire format ``request`` (to ``path``) asks for."""
         script = self._script(path, request)
         script.delay = self.delay
+        script.drop_after = self.drop
+        if self.stall is not None:
+            script.gate(self.stall)  # never opened: held until the client hangs up
+            script.gate_timeout = 30.0
+        if self.wrong_shape is not None:
+            if "/chat/completions" not in path:
+                raise AssertionError("wrong_shape is written for OpenAI chat completions")
+            tools = (request if isinstance(request, dict) else {}).get("tools")
+            if tools:
+                delta: dict[str, Any] = {"tool_calls": [{"index": 0, "function": {"arguments": 5}}]}
+            else:
+                delta = {"content": 5}
+            # chunk 0 is the role chunk, so piece N is chunk N + 1
+            script.chunks.insert(self.wrong_shape + 1, sse_frame(oa.chat_chunk(delta)))
         return script
 
     def _script(self, path: str, request: Any) -> Script:

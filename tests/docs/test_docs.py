@@ -145,3 +145,16 @@ def test_runner_fails_a_dishonest_page(
     (block,) = collect(page)
     with pytest.raises(pytest.fail.Exception, match=re.escape(message)):
         run_block(block, types.ModuleType("docs_runner_test"), replay[1])
+
+
+def test_fault_options_shape_the_script() -> None:
+    from tests.docs.blocks import Answer
+
+    answer = Answer.parse("chunk=2 drop=3 stall=4 wrong_shape=1", '{"a": "bc"}')
+    script = answer.script("/v1/chat/completions", {"messages": []})
+    assert (script.drop_after, list(script.gates), script.gate_timeout) == (3, [4], 30.0)
+    assert b'"content":5' in script.chunks[2]  # after the role chunk and the first piece
+    with pytest.raises(AssertionError, match="wrong_shape"):
+        answer.script("/v1/responses", {})
+    with pytest.raises(ValueError, match="unknown replay option"):
+        Answer.parse("stal=1", "{}")
