@@ -97,11 +97,15 @@ class StreamSession:
         else:
             self._due = self._due or result.root_children_completed > 0
         out: list[StreamEvent] = []
+        # Pacing: a snapshot copies the open string and rebuilds every open object, so for a
+        # very long string (over 4 KiB) or a very deep document (over 32 levels) one is held
+        # back until the text fed since the last grew to 1/32 of its cost; the cost per
+        # character stays flat. Below those sizes (cost 0) every change is a snapshot.
         if self._due:
             now = time.monotonic() if now is None else now
             if result.items or (
                 (self.debounce is None or now - self._last_emit >= self.debounce)
-                and not self._paced()
+                and not (self.partials and self._fed * 32 < self.builder.snapshot_cost())
             ):
                 out.append(self._emit(now))
         items = result.items
@@ -112,17 +116,6 @@ class StreamSession:
                 self.budget_reached = True
         out.extend(items)
         return out
-
-    def _paced(self) -> bool:
-        """Hold a snapshot back while it would cost more than 1/32 of the text fed since the
-        last one: a snapshot copies the open string and rebuilds every open object, so for a
-        very long string (over 4 KiB) or a very deep document (over 32 levels) snapshots come
-        as the text grows by a fraction of its size, which keeps the cost per character flat.
-        Below those sizes every change is a snapshot."""
-        if not self.partials:
-            return False
-        cost = self.builder.snapshot_cost()
-        return cost > 0 and self._fed * 32 < cost
 
     def _emit(self, now: float) -> PartialEvent:
         self.partial = self.builder.snapshot() if self.partials else None

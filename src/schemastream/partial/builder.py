@@ -122,7 +122,8 @@ class _StringFrame(_Frame):
         return self.node.shows_partial_string
 
     def display(self, open_child: Any, open_frame: _Frame | None) -> Any:
-        if self.node.shows_partial_string and self.shown(None):
+        node = self.node
+        if node.shows_partial_string and not node.policy.done:
             return self.text()
         return OMIT
 
@@ -243,7 +244,7 @@ class _ContainerFrame(_Frame):
                 entry = fields.get(key)
                 if entry is not None and (entry[0] in final or not entry[1].policy.done):
                     values[entry[0]] = value
-            open_entry = fields.get(self.open_key) if isinstance(self.open_key, str) else None
+            open_entry = fields.get(self.open_key)  # type: ignore[arg-type]  # object keys: str
             if open_child is not OMIT and open_entry is not None:
                 values[open_entry[0]] = open_child
             return node.partial_model.build(
