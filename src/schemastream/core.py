@@ -69,7 +69,7 @@ class StreamSession:
         #: build a snapshot for each PartialEvent; off for consumers of patch ops only (the
         #: web transport), whose cost per character then stays flat for any string length
         self.partials = partials
-        self._fed = 0  # characters fed since the last emission
+        self._emitted_at = 0  # the parser's offset at the last emission
         self.budget_reached = False
         self._ops: list[PatchOp] = []
         self._due = False  # a snapshot is owed to the user (held back by debounce/granularity)
@@ -84,7 +84,6 @@ class StreamSession:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
         if self.budget_reached or not text:
             return []
-        self._fed += len(text)
         result = self.builder.apply(self.parser.feed(text))
         if not (result.ops or result.completed):
             return []
@@ -105,7 +104,11 @@ class StreamSession:
             now = time.monotonic() if now is None else now
             if result.items or (
                 (self.debounce is None or now - self._last_emit >= self.debounce)
-                and not (self.partials and self._fed * 32 < self.builder.snapshot_cost())
+                and not (
+                    self.partials
+                    and (self.builder.open_length > 4096 or len(self.builder.stack) > 32)
+                    and (self.parser.offset - self._emitted_at) * 32 < self.builder.snapshot_cost()
+                )
             ):
                 out.append(self._emit(now))
         items = result.items
@@ -122,7 +125,7 @@ class StreamSession:
         ops, self._ops = self._ops, []
         self._due = False
         self._last_emit = now
-        self._fed = 0
+        self._emitted_at = self.parser.offset
         return PartialEvent(self.partial, ops)
 
     def is_complete(self, path: Path) -> bool:
