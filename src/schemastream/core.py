@@ -69,7 +69,7 @@ class StreamSession:
         #: build a snapshot for each PartialEvent; off for consumers of patch ops only (the
         #: web transport), whose cost per character then stays flat for any string length
         self.partials = partials
-        self._fed = 0  # characters fed since the last emission
+        self._emitted_at = 0  # the parser's offset at the last emission
         self.budget_reached = False
         self._ops: list[PatchOp] = []
         self._due = False  # a snapshot is owed to the user (held back by debounce/granularity)
@@ -84,7 +84,6 @@ class StreamSession:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
         if self.budget_reached or not text:
             return []
-        self._fed += len(text)
         result = self.builder.apply(self.parser.feed(text))
         if not (result.ops or result.completed):
             return []
@@ -97,11 +96,19 @@ class StreamSession:
         else:
             self._due = self._due or result.root_children_completed > 0
         out: list[StreamEvent] = []
+        # Pacing: a snapshot copies the open string and rebuilds every open object, so for a
+        # very long string (over 4 KiB) or a very deep document (over 32 levels) one is held
+        # back until the text fed since the last grew to 1/32 of its cost; the cost per
+        # character stays flat. Below those sizes (cost 0) every change is a snapshot.
         if self._due:
             now = time.monotonic() if now is None else now
             if result.items or (
                 (self.debounce is None or now - self._last_emit >= self.debounce)
-                and not self._paced()
+                and not (
+                    self.partials
+                    and (self.builder.open_length > 4096 or len(self.builder.stack) > 32)
+                    and (self.parser.offset - self._emitted_at) * 32 < self.builder.snapshot_cost()
+                )
             ):
                 out.append(self._emit(now))
         items = result.items
@@ -113,23 +120,12 @@ class StreamSession:
         out.extend(items)
         return out
 
-    def _paced(self) -> bool:
-        """Hold a snapshot back while it would cost more than 1/32 of the text fed since the
-        last one: a snapshot copies the open string and rebuilds every open object, so for a
-        very long string (over 4 KiB) or a very deep document (over 32 levels) snapshots come
-        as the text grows by a fraction of its size, which keeps the cost per character flat.
-        Below those sizes every change is a snapshot."""
-        if not self.partials:
-            return False
-        cost = self.builder.snapshot_cost()
-        return cost > 0 and self._fed * 32 < cost
-
     def _emit(self, now: float) -> PartialEvent:
         self.partial = self.builder.snapshot() if self.partials else None
         ops, self._ops = self._ops, []
         self._due = False
         self._last_emit = now
-        self._fed = 0
+        self._emitted_at = self.parser.offset
         return PartialEvent(self.partial, ops)
 
     def is_complete(self, path: Path) -> bool:

@@ -122,7 +122,8 @@ class _StringFrame(_Frame):
         return self.node.shows_partial_string
 
     def display(self, open_child: Any, open_frame: _Frame | None) -> Any:
-        if self.node.shows_partial_string and self.shown(None):
+        node = self.node
+        if node.shows_partial_string and not node.policy.done:
             return self.text()
         return OMIT
 
@@ -239,11 +240,12 @@ class _ContainerFrame(_Frame):
             fields = node.fields
             values: dict[str, Any] = {}
             final = self.final
+            held = node.done_names  # Done fields show only once final
             for key, value in self.validated.items():
                 entry = fields.get(key)
-                if entry is not None and (entry[0] in final or not entry[1].policy.done):
+                if entry is not None and (not held or entry[0] in final or entry[0] not in held):
                     values[entry[0]] = value
-            open_entry = fields.get(self.open_key) if isinstance(self.open_key, str) else None
+            open_entry = fields.get(self.open_key)  # type: ignore[arg-type]  # object keys: str
             if open_child is not OMIT and open_entry is not None:
                 values[open_entry[0]] = open_child
             return node.partial_model.build(
@@ -284,6 +286,7 @@ class PartialBuilder:
         self._root_is_list = self.root_node.container_kind() == "array"
         self.state_items = 0  # root list entries present in the patch state (for budgets)
         self.has_states = has_states(plan)  # WithState fields wrap values in the JSON state
+        self.open_length = 0  # characters of the string being written (for snapshot pacing)
 
     # --- events -------------------------------------------------------------------------
     def apply(self, events: list[JsonEvent]) -> BuildResult:
@@ -400,6 +403,7 @@ class PartialBuilder:
         frame = stack[-1]
         assert isinstance(frame, _StringFrame)
         frame.grow(ev.text)
+        self.open_length = frame.length
         if frame.in_state:
             result.ops.append({"op": "append", "path": frame.pointer, "value": ev.text})
             node = frame.node
@@ -423,6 +427,7 @@ class PartialBuilder:
 
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
+        self.open_length = 0
         node = frame.node
         parent = self.stack[-1] if self.stack else None
         assert parent is None or isinstance(parent, _ContainerFrame)
@@ -719,12 +724,10 @@ class PartialBuilder:
     def snapshot_cost(self) -> int:
         """What building a snapshot costs beyond a small one, in characters: the open string
         past 4 KiB, plus 64 per open level past 32."""
-        stack = self.stack
-        depth = len(stack)
+        depth = len(self.stack)
         cost = 64 * (depth - 32) if depth > 32 else 0
-        top = stack[-1] if depth else None
-        if top.__class__ is _StringFrame and top.length > 4096:  # type: ignore[union-attr]
-            cost += top.length - 4096  # type: ignore[union-attr]
+        if self.open_length > 4096:
+            cost += self.open_length - 4096
         return cost
 
     def state(self, path: Path) -> FieldState:

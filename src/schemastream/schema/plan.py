@@ -163,9 +163,22 @@ class Node:
         """Validate a complete raw JSON value in pydantic's JSON mode (strict models accept
         what ``model_validate_json`` accepts; validators see ``info.mode == "json"``)."""
         try:
+            if self.native and not isinstance(value, (dict, list)):
+                # a JSON scalar into str/int/float/bool: both modes do the same, minus a trip
+                # through JSON text
+                return self.adapter.validate_python(value, context=context)
             return self.adapter.validate_json(pydantic_core.to_json(value), context=context)
         except ValidationError as exc:
             raise from_pydantic(exc, loc) from None
+
+    @cached_property
+    def native(self) -> bool:
+        """A JSON scalar type that pydantic validates alike in Python and JSON mode, with no
+        validator of the user's that could tell the modes apart."""
+        tp = _strip_annotated(self.annotation, [])
+        return tp in (str, int, float, bool) and not any(
+            isinstance(m, _VALIDATOR_TYPES) for m in self.metadata
+        )
 
     # --- early checks -------------------------------------------------------------------
     def check_string(self, length: int, text: Callable[[], str], loc: Path) -> None:
@@ -440,6 +453,30 @@ class ModelNode(Node):
         )
 
     @cached_property
+    def done_names(self) -> frozenset[str]:
+        """The fields shown only once final (``Done``)."""
+        return frozenset(p.name for p in self.plans.values() if p.node.policy.done)
+
+    @cached_property
+    def constructible(self) -> bool:
+        """Whether a model whose fields are all final needs nothing more from pydantic: no
+        model validator, no default to validate, no schema of its own."""
+        model = self.model
+        decs = model.__pydantic_decorators__
+        return not (
+            decs.model_validators
+            or decs.root_validators
+            or model.model_config.get("validate_default")
+            or any(info.validate_default for info in model.model_fields.values())
+            or "__get_pydantic_core_schema__" in model.__dict__
+            or getattr(model, "__pydantic_root_model__", False)
+        )
+
+    @cached_property
+    def _required(self) -> frozenset[str]:
+        return frozenset(n for n, info in self.model.model_fields.items() if info.is_required())
+
+    @cached_property
     def early(self) -> bool:
         """Whether fields may be finished before the model: no model validator that sees
         (and may change) the raw input."""
@@ -524,6 +561,11 @@ class ModelNode(Node):
         """The model closed: ``value`` is (shown values, handoff, final names -> values, the
         keys whose value was built, its raw JSON)."""
         shown, handoff, final, built, raw_doc = value
+        if self.constructible and len(final) == len(handoff) and self._required <= final.keys():
+            # every field final and nothing left for pydantic to run: what model_validate_json
+            # would build from here is exactly this (defaults and post-init included)
+            instance = self.model.model_construct(set(final), **final)
+            return instance, instance
         through = dict(final)
         # model validators that see the input get all of it; otherwise passed-through fields
         # travel as null (their values come from ``through``), so nothing is serialised twice
