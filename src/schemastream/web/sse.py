@@ -19,7 +19,12 @@ __all__ = ["AbortResponse", "EventStreamResponse", "PumpedResponse", "sse_respon
 
 class AbortResponse(Exception):
     """Raised by :meth:`PumpedResponse.render_batch` to end the response without finishing its body
-    (the connection is cut, so the client's read fails instead of seeing a clean end)."""
+    (the connection is cut, so the client's read fails instead of seeing a clean end).
+    ``body``: bytes of the batch to write before the cut."""
+
+    def __init__(self, body: bytes = b"") -> None:
+        super().__init__()
+        self.body = body
 
 
 class PumpedResponse(Response):
@@ -163,10 +168,12 @@ class PumpedResponse(Response):
                     return
             try:
                 body = self.render_batch(batch, encoder)
-            except AbortResponse:
+            except AbortResponse as abort:
                 # Returning without the final body message makes the server cut the
                 # connection: the client's read fails (no clean end to mistake for a result).
                 self.aborted = True
+                if abort.body:
+                    await self._write(send, abort.body)
                 await self._start(send)
                 return
             if body:

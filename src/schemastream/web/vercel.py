@@ -154,7 +154,14 @@ class TextStreamResponse(PumpedResponse):
     def render_batch(self, batch: list[WireMessage], encoder: WireEncoder) -> bytes:
         events = {m.event for m in batch}
         if "error" in events or ("restart" in events and self.text):
-            raise AbortResponse  # no error channel, and written text cannot be taken back
+            # no error channel, and written text cannot be taken back: what the batch grew
+            # before the failure is written, then the connection is cut
+            state = encoder.sent_state
+            candidate = open_json(state) if state is not None and "restart" not in events else ""
+            grown = b""
+            if candidate.startswith(self.text) and len(candidate) > len(self.text):
+                grown = self._grow(candidate, state)
+            raise AbortResponse(grown)
         final = next((m for m in batch if m.event == "final"), None)
         state = encoder.sent_state
         if final is not None:
