@@ -18,6 +18,11 @@ Needs the ``web`` extra (``pip install 'schemastream[web]'``)::
 
     app.router.routes.append(static_route())   # GET /schemastream.js (the browser client)
 
+    # resumable: the generation outlives the connection; Last-Event-ID resumes it on any
+    # replica sharing the store (see schemastream.web.resumable)
+    store = RedisStore("redis://localhost:6379/0")      # or MemoryStore() / the default
+    return sse_response(stream, resumable=True, store=store, owner=user_id)
+
 Wire format: see :mod:`schemastream.web.encoder`; ops: :mod:`schemastream.patch`.
 """
 
@@ -27,11 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from .encoder import WireEncoder, WireMessage, error_payload, format_sse
+from .redis_store import RedisStore
+from .resumable import ResumableEventStreamResponse, cancel_stream
 from .sse import EventStreamResponse, sse_response
+from .stores import MemoryStore, StreamInfo, StreamStore
 from .ws import websocket_stream
 
 __all__ = [
     "EventStreamResponse",
+    "MemoryStore",
+    "RedisStore",
+    "ResumableEventStreamResponse",
+    "StreamInfo",
+    "StreamStore",
+    "cancel_stream",
     "WireEncoder",
     "WireMessage",
     "error_payload",

@@ -44,7 +44,7 @@ logger = logging.getLogger("schemastream.web")
 
 @dataclass(frozen=True, slots=True)
 class WireMessage:
-    id: int
+    id: int | str  # resumable streams: "<stream id>:<n>"
     event: str
     data: dict[str, Any]
 
