@@ -29,6 +29,7 @@ from .partial import Partial, PartialModel, is_complete, partial_model
 from .providers.base import Delta, Mode, Usage
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream, StreamClosed
+from .telemetry import instrument, uninstrument
 
 if TYPE_CHECKING:
     from . import web as web
@@ -66,8 +67,10 @@ __all__ = [
     "from_genai",
     "from_openai",
     "from_provider",
+    "instrument",
     "is_complete",
     "partial_model",
+    "uninstrument",
 ]
 
 

@@ -17,6 +17,7 @@ from .errors import SchemaStreamError
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
 from .providers.base import AsyncDeltaStream, DeltaStream, Usage
+from .telemetry import Telemetry, aobserve, observe
 
 T = TypeVar("T")
 
@@ -69,8 +70,9 @@ class _StreamState(Generic[T]):
 class Stream(_StreamState[T]):
     """A sync structured-output stream. Iterate it for partial objects."""
 
-    def __init__(self, driver: StreamDriver) -> None:
+    def __init__(self, driver: StreamDriver, telemetry: Telemetry | None = None) -> None:
         self._driver = driver
+        self._telemetry = telemetry
         self._gen: Iterator[StreamEvent] | None = None
         self._upstream: DeltaStream | None = None
         self._closed = threading.Event()
@@ -109,7 +111,9 @@ class Stream(_StreamState[T]):
     def events(self) -> Iterator[StreamEvent]:
         """All events (partials with patch ops, completed items, restarts, final)."""
         if self._gen is None:
-            self._gen = self._run()
+            # the one seam where hooks and OpenTelemetry see a call (schemastream.telemetry)
+            obs = self._telemetry.observation(self._driver) if self._telemetry else None
+            self._gen = observe(self._run(), obs) if obs is not None else self._run()
         return self._gen
 
     def __iter__(self) -> Iterator[Any]:
@@ -156,8 +160,9 @@ class Stream(_StreamState[T]):
 class AsyncStream(_StreamState[T]):
     """The async twin of :class:`Stream`: ``async for``, ``await get_final_response()``."""
 
-    def __init__(self, driver: StreamDriver) -> None:
+    def __init__(self, driver: StreamDriver, telemetry: Telemetry | None = None) -> None:
         self._driver = driver
+        self._telemetry = telemetry
         self._gen: AsyncIterator[StreamEvent] | None = None
         self._upstream: AsyncDeltaStream | None = None
         self._closed = False
@@ -197,7 +202,8 @@ class AsyncStream(_StreamState[T]):
 
     def events(self) -> AsyncIterator[StreamEvent]:
         if self._gen is None:
-            self._gen = self._run()
+            obs = self._telemetry.observation(self._driver) if self._telemetry else None
+            self._gen = aobserve(self._run(), obs) if obs is not None else self._run()
         return self._gen
 
     async def __aiter__(self) -> AsyncIterator[Any]:
