@@ -314,11 +314,27 @@ PROVIDERS = (*_OPENAI_COMPATIBLE, "anthropic", "google", "local")
 
 
 def from_provider(
-    name: str, *, async_client: bool = False, mode: Mode | str | None = None, **kwargs: Any
+    name: str,
+    *,
+    async_client: bool = False,
+    mode: Mode | str | None = None,
+    instrument: bool = False,
+    **kwargs: Any,
 ) -> Any:
     """Build a client from ``"provider/model"``: ``openai/gpt-4o-mini``, ``anthropic/claude-…``,
     ``google/gemini-…``, ``ollama/llama3.2``, ``vllm/…``, ``groq/…``, ``openrouter/…``, or ``local``
-    (the embedded model; ``local/<path.gguf>`` for another GGUF file)."""
+    (the embedded model; ``local/<path.gguf>`` for another GGUF file).
+    ``instrument=True``: OpenTelemetry spans and metrics for this client's calls."""
+    client = _from_provider(name, async_client=async_client, mode=mode, **kwargs)
+    if instrument:
+        client.telemetry = Telemetry(instrument=True)
+    return client
+
+
+def _from_provider(
+    name: str, *, async_client: bool = False, mode: Mode | str | None = None, **kwargs: Any
+) -> Any:
+    """See :func:`from_provider`."""
     provider_name, _, model = name.partition("/")
     provider_name = provider_name.lower()
     m = Mode(mode) if mode else None

@@ -317,3 +317,13 @@ def test_nothing_from_opentelemetry_is_imported_without_instrumentation() -> Non
     )
     env_path = f"{ROOT / 'src'}"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={"PYTHONPATH": env_path})
+
+
+def test_from_provider_instrument(otel: OTel, server: ReplayServer) -> None:
+    server.add(script(IDEAS))
+    client = ss.from_provider(
+        "openai/gpt-4o-mini", instrument=True, base_url=server.url + "/v1", api_key="t"
+    )
+    assert call(client).get_final_response() == [Idea(**i) for i in IDEAS]
+    root, [attempt] = tree(otel)
+    assert root.attributes["gen_ai.request.model"] == "gpt-4o-mini"
