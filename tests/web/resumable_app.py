@@ -52,9 +52,44 @@ if (pendingStream("/ideas", request)) { log("reload-resume", null); start(); }
 """
 
 
+class CutFirstResponse:
+    """ASGI wrapper: the first ``POST /ideas`` response dies after ``after`` body messages
+    (the server aborts the connection mid-body, as a dropped network does); later ones pass."""
+
+    def __init__(self, app: Any, after: int) -> None:
+        self.app = app
+        self.after = after
+        self.cut = False
+        self.requests = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/ideas":
+            return await self.app(scope, receive, send)
+        self.requests += 1
+        if self.cut:
+            return await self.app(scope, receive, send)
+        self.cut = True
+        sent = 0
+
+        async def cutting_send(message: Any) -> None:
+            nonlocal sent
+            if message["type"] == "http.response.body":
+                sent += 1
+                if sent > self.after:
+                    raise ConnectionAbortedError("cut by the test")
+            await send(message)
+
+        await self.app(scope, receive, cutting_send)
+
+
 def create_app(
-    client: Any, *, store: Any = None, model: str = "gpt-4o-mini", **options: Any
-) -> Starlette:
+    client: Any,
+    *,
+    store: Any = None,
+    model: str = "gpt-4o-mini",
+    cut_after: int | None = None,
+    **options: Any,
+) -> Any:
     async def ideas(request: Request) -> Response:
         body = await request.json()
         stream = client.responses.stream(
@@ -74,13 +109,14 @@ def create_app(
     async def page(request: Request) -> Response:
         return HTMLResponse(PAGE)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/ideas", ideas, methods=["POST"]),
             Route("/", page),
             static_route(),
         ]
     )
+    return CutFirstResponse(app, cut_after) if cut_after is not None else app
 
 
 def main() -> None:
