@@ -98,7 +98,7 @@ def server_app(upstream: str, redis_url: str | None) -> Any:
 
     sdk = openai.AsyncOpenAI(base_url=upstream + "/v1", api_key="bench", max_retries=0)
     client = ss.from_openai(sdk, mode=ss.Mode.JSON_SCHEMA)
-    store = RedisStore(redis_url, max_connections=4096) if redis_url else None
+    store = RedisStore(redis_url) if redis_url else None
 
     async def ticks(request: Request) -> Response:
         stream = client.chat.completions.create_with_stream(

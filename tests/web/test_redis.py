@@ -193,3 +193,21 @@ async def test_redis_store_round_trip(redis_server: RedisServer) -> None:
         assert await store.status(new_stream_id()) is None
     finally:
         await store.aclose()
+
+
+async def test_more_waiting_readers_than_redis_py_default_pool(redis_server: RedisServer) -> None:
+    # each reader waiting for the live tail blocks one connection in XREAD: 150 > 100
+    store = RedisStore(redis_server.url, prefix="pool:")
+    try:
+        sid = new_stream_id()
+        await store.create(StreamInfo(sid, "route"), ttl=30, lease=3)
+        readers = [asyncio.ensure_future(store.read(sid, 0, timeout=20)) for _ in range(150)]
+        wait = 0
+        while wait < 200 and len(store.redis.connection_pool._in_use_connections) < 150:
+            await asyncio.sleep(0.05)  # until every reader is blocked in XREAD
+            wait += 1
+        await store.append(sid, [Entry(1, b"x", True)], ttl=30)
+        results = await asyncio.wait_for(asyncio.gather(*readers), 20)
+        assert results == [[Entry(1, b"x", True)]] * 150
+    finally:
+        await store.aclose()

@@ -34,7 +34,9 @@ class RedisStore(StreamStore):
     """:class:`~schemastream.web.stores.StreamStore` on Redis Streams (redis-py's asyncio client).
 
     ``RedisStore("redis://localhost:6379/0")``; one per process, used from one event loop
-    (the server's).
+    (the server's). Every reader waiting for the live tail holds a connection while blocked
+    in ``XREAD`` (at most a second at a time), so the pool allows 10,000 connections
+    unless ``max_connections`` says otherwise (redis-py's default is 100).
     """
 
     def __init__(self, url: str, *, prefix: str = "ss:", **client_kwargs: Any) -> None:
@@ -46,6 +48,7 @@ class RedisStore(StreamStore):
             ) from exc
         self.url = url
         self.prefix = prefix
+        client_kwargs.setdefault("max_connections", 10_000)
         self.redis = aioredis.from_url(url, **client_kwargs)
         self._channel = f"{prefix}cancel"
         self._cancel_waiters: dict[str, list[asyncio.Future[None]]] = {}
