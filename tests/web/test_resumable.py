@@ -302,3 +302,22 @@ def test_lease_above_five_seconds_is_refused() -> None:
 
     with pytest.raises(ValueError, match="at most 5 seconds"):
         ResumableEventStreamResponse(iter(()), lease=6)
+
+
+def test_cancel_stream_from_server_code(server: Any) -> None:
+    from schemastream.web import cancel_stream
+
+    ideas = make_ideas(6)
+    script, _gate, at = gated_script(ideas, 3)  # only a hang-up releases it
+    server.add(script)
+    store = MemoryStore()
+    with ServerThread(create_app(make_client(server), store=store)) as site:
+        raw, _ = read_until(site.url + "/ideas", lambda fs: any(f.event == "item" for f in fs))
+        last = str(parse_sse(raw)[-1].id)
+        assert server.last.wait_sent(at)
+        # the in-process store wakes the generator on the server's loop from this thread's
+        assert asyncio.run(cancel_stream(store, f"{new_stream_id()}:1")) is False
+        assert asyncio.run(cancel_stream(store, "not an id")) is False
+        assert asyncio.run(cancel_stream(store, last)) is True
+        wait_for(lambda: server.last.disconnected, 5.0, "upstream cut after cancel_stream")
+    assert not server.last.completed
