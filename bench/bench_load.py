@@ -185,6 +185,7 @@ async def run_level(
     rss0 = proc.memory_info().rss
     cpu0 = sum(proc.cpu_times()[:2])
     up0 = sum(upstream.cpu_times()[:2])
+    me0 = time.process_time()
     wall0 = time.monotonic()
     delays: list[float] = []
     connector = aiohttp.TCPConnector(limit=0)
@@ -201,6 +202,7 @@ async def run_level(
     cpu = sum(proc.cpu_times()[:2]) - cpu0
     up_cpu = sum(upstream.cpu_times()[:2]) - up0
     wall = time.monotonic() - wall0
+    me_cpu = time.process_time() - me0
     errors = [r for r in results if r != "ok"]
     delays.sort()
     q = statistics.quantiles(delays, n=100) if len(delays) > 1 else [float("nan")] * 99
@@ -215,6 +217,7 @@ async def run_level(
         "rss_kb_per_stream": (rss_open - rss0) / n / 1024,
         "server_cores": cpu / wall,
         "upstream_cores": up_cpu / wall,
+        "client_cores": me_cpu / wall,
         "load": load,
         "errors": len(errors),
         "error_kinds": sorted(set(errors))[:3],
@@ -242,12 +245,21 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="deltas per second per stream")
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds to start all clients")
     parser.add_argument("--resumable", action="store_true", help="resumable=True on RedisStore")
+    parser.add_argument("--profile", help="server: write cProfile stats here on exit")
     args = parser.parse_args()
     if args.role == "upstream":
         serve(upstream_app(args.deltas, args.rate), args.port)
         return
     if args.role == "server":
-        serve(server_app(args.upstream, args.redis), args.port)
+        app = server_app(args.upstream, args.redis)
+        if not args.profile:
+            serve(app, args.port)
+            return
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            serve(app, args.port)
+        prof.dump_stats(args.profile)
         return
 
     import contextlib
@@ -282,6 +294,8 @@ def main() -> None:
                       "--upstream", f"http://127.0.0.1:{up_port}"]  # fmt: skip
         if redis_url:
             server_cmd += ["--redis", redis_url]
+        if args.profile:
+            server_cmd += ["--profile", args.profile]
         procs.append(subprocess.Popen(server_cmd, env=env))
         try:
             wait_port(up_port)
@@ -294,7 +308,7 @@ def main() -> None:
             print(f"# {label}; {args.deltas} deltas/stream at {args.rate:g}/s; ramp {args.ramp} s")
             print(
                 "| clients | deltas received | p50 ms | p99 ms | max ms | server CPU s "
-                "| CPU µs/delta | RSS KB/stream | errors | server / upstream cores busy "
+                "| CPU µs/delta | RSS KB/stream | errors | cores busy: server / upstream / clients "
                 "| load avg before |"
             )
             print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -304,7 +318,8 @@ def main() -> None:
                     f"| {n} | {r['deltas']:,} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
                     f"| {r['max_ms']:.0f} | {r['cpu_s']:.2f} | {r['cpu_us_per_delta']:.1f} "
                     f"| {r['rss_kb_per_stream']:.1f} | {r['errors']} "
-                    f"| {r['server_cores']:.2f} / {r['upstream_cores']:.2f} | {r['load']:.1f} |"
+                    f"| {r['server_cores']:.2f} / {r['upstream_cores']:.2f} / "
+                    f"{r['client_cores']:.2f} | {r['load']:.1f} |"
                     + (f" {r['error_kinds']}" if r["errors"] else ""),
                     flush=True,
                 )

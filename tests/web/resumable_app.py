@@ -88,6 +88,7 @@ def create_app(
     store: Any = None,
     model: str = "gpt-4o-mini",
     cut_after: int | None = None,
+    resumable: bool = True,
     **options: Any,
 ) -> Any:
     async def ideas(request: Request) -> Response:
@@ -102,6 +103,8 @@ def create_app(
         if inspect.isawaitable(stream):
             stream = await stream
         options.setdefault("coalesce", 0)
+        if not resumable:  # the plain transport, for contrast
+            return sse_response(stream, **options)
         return sse_response(
             stream, resumable=True, store=store, owner=request.headers.get("x-user"), **options
         )

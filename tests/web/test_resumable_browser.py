@@ -107,6 +107,22 @@ def test_dropped_connection_resumes_with_last_event_id(server: Any) -> None:
     assert len(server.exchanges) == 1
 
 
+def test_a_plain_endpoint_is_never_retried(server: Any) -> None:
+    ideas = make_ideas(5)
+    from tests.replay import openai_server as oa
+
+    server.add(oa.responses_text_script({"items": ideas}, 4, delay=0.002))
+    app = create_app(make_client(server), cut_after=6, resumable=False)
+    with ServerThread(app) as site, chromium_page() as page:
+        page.goto(site.url + "/")
+        page.evaluate("start()")
+        wait_for(lambda: status(page) != "streaming", 15, "the stream to end")
+        assert status(page) == "error:network"
+        stored = page.evaluate("Object.keys(sessionStorage)")
+    assert app.requests == 1  # no reconnect: a model call must not run twice
+    assert stored == ["test-log"]  # nothing kept for a reload either
+
+
 def test_cancel_stops_the_detached_generation(server: Any) -> None:
     ideas = make_ideas(6)
     script, _gate, at = gated_script(ideas, 3)  # only a hang-up releases it
