@@ -256,7 +256,10 @@ def main() -> None:
             serve(app, args.port)
             return
         import cProfile
+        import signal
 
+        # uvicorn re-raises SIGTERM after its shutdown: let it return here instead of dying
+        signal.signal(signal.SIGTERM, lambda *_: None)
         with cProfile.Profile() as prof:
             serve(app, args.port)
         prof.dump_stats(args.profile)
