@@ -321,3 +321,45 @@ def test_cancel_stream_from_server_code(server: Any) -> None:
         assert asyncio.run(cancel_stream(store, last)) is True
         wait_for(lambda: server.last.disconnected, 5.0, "upstream cut after cancel_stream")
     assert not server.last.completed
+
+
+def test_a_late_lease_does_not_make_this_process_report_its_own_generation_dead() -> None:
+    # an event loop too busy to renew in time: the lease lapses while the generation runs
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from schemastream.web.resumable import ResumableEventStreamResponse
+
+    from .helpers import ScriptedStream, idea_events
+
+    class LateStore(MemoryStore):
+        seen_dead = threading.Event()  # a reader of this store found the lease lapsed
+
+        async def renew(self, stream_id: str, *, lease: float) -> None:
+            return None
+
+        async def status(self, stream_id: str) -> Any:
+            status = await super().status(stream_id)
+            if status is not None and not status.alive:
+                self.seen_dead.set()
+            return status
+
+    ideas = make_ideas(3)
+    gate = threading.Event()
+    stream = ScriptedStream(idea_events(ideas), gates={5: gate})
+    store = LateStore()
+
+    async def endpoint(request: Any) -> Any:
+        return ResumableEventStreamResponse(stream, store=store, lease=0.2, coalesce=0)
+
+    app = Starlette(routes=[Route("/ideas", endpoint, methods=["POST"])])
+
+    def open_gate() -> None:
+        wait_for(store.seen_dead.is_set, 10, "the reader to find the lease lapsed")
+        gate.set()
+
+    threading.Thread(target=open_gate, daemon=True).start()
+    with ServerThread(app) as site:
+        frames = parse_sse(httpx.post(site.url + "/ideas", timeout=20).text)
+    assert store.seen_dead.is_set()
+    assert replay_frames(frames) == (ideas, [0, 1, 2], "final")  # not "interrupted"

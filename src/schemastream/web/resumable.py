@@ -53,16 +53,18 @@ logger = logging.getLogger("schemastream.web")
 RESUMABLE_HEADER = "x-schemastream-resumable"
 CANCEL_HEADER = "x-schemastream-cancel"
 
-#: Seconds one liveness lease lasts (renewed every third of it); readers poll at most every
-#: second, so a dead generator is reported within ``LEASE + 1`` s.
-LEASE = 3.0
+#: Seconds one liveness lease lasts (renewed every second: an overloaded event loop may
+#: renew late by up to ``LEASE - 1`` s before readers take it for dead). Readers poll at
+#: most every second, so a dead generator is reported within about ``LEASE + 1`` s.
+LEASE = 5.0
+_RENEW = 1.0
 _POLL = 1.0
 
 _ID = re.compile(r"^([0-9a-f]{32}):(0|[1-9][0-9]{0,9})$")
 
 Authorize = Callable[[Request, StreamInfo], "bool | Awaitable[bool]"]
 
-_running: set[asyncio.Task[None]] = set()  # detached generations (strong references)
+_running: dict[str, asyncio.Task[None]] = {}  # detached generations in this process, by id
 _default_store: MemoryStore | None = None
 
 
@@ -137,7 +139,7 @@ async def _generate(
 
     async def keep_lease() -> None:
         while True:
-            await asyncio.sleep(lease / 3)
+            await asyncio.sleep(min(_RENEW, lease / 3))
             with contextlib.suppress(Exception):  # a missed renewal is retried next round
                 await store.renew(stream_id, lease=lease)
 
@@ -174,8 +176,15 @@ async def _generate(
 
 def start_generation(stream: Any, store: StreamStore, stream_id: str, **options: Any) -> None:
     task = asyncio.ensure_future(_generate(stream, store, stream_id, **options))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
+    _running[stream_id] = task
+    task.add_done_callback(lambda _: _running.pop(stream_id, None))
+
+
+def _generating_here(stream_id: str) -> bool:
+    """This process runs the generation (alive whatever the lease says: a busy event loop
+    can renew late, and must not make its own readers report it dead)."""
+    task = _running.get(stream_id)
+    return task is not None and not task.done()
 
 
 class ResumableEventStreamResponse(Response):
@@ -315,7 +324,7 @@ class ResumableEventStreamResponse(Response):
                 continue  # arrived after the read timed out
             if status.ended:
                 break  # the client already has the terminal frame
-            if not status.alive:
+            if not status.alive and not _generating_here(stream_id):
                 await self._write(send, INTERRUPTED)
                 break
             if beat and loop.time() - last_write >= beat:

@@ -101,7 +101,8 @@ class StreamStore(abc.ABC):
 
 
 class _Waiter:
-    """Wakes coroutines on any event loop from any thread (stores are shared across loops)."""
+    """Wakes coroutines on any event loop from any thread (stores are shared across loops).
+    Callers hold the store's lock around ``add`` / ``discard`` / ``wake``."""
 
     def __init__(self) -> None:
         self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -111,6 +112,9 @@ class _Waiter:
         fut: asyncio.Future[None] = loop.create_future()
         self._waiting.append((loop, fut))
         return fut
+
+    def discard(self, fut: asyncio.Future[None]) -> None:
+        self._waiting = [(loop, f) for loop, f in self._waiting if f is not fut]
 
     def wake(self) -> None:
         waiting, self._waiting = self._waiting, []
@@ -182,7 +186,7 @@ class MemoryStore(StreamStore):
                 s.entries.append(e)
                 s.ended = s.ended or e.last
             s.expires = self._clock() + ttl
-        s.new_entries.wake()
+            s.new_entries.wake()
 
     async def read(self, stream_id: str, after: int, *, timeout: float) -> list[Entry]:
         s = self._get(stream_id)
@@ -195,6 +199,8 @@ class MemoryStore(StreamStore):
         try:
             await asyncio.wait_for(fut, timeout)
         except (asyncio.TimeoutError, TimeoutError):
+            with self._lock:
+                s.new_entries.discard(fut)
             return []
         s = self._get(stream_id)
         return s.entries[after:] if s is not None else []
@@ -207,8 +213,9 @@ class MemoryStore(StreamStore):
     async def cancel(self, stream_id: str) -> None:
         s = self._get(stream_id)
         if s is not None:
-            s.cancelled = True
-            s.cancel_waiters.wake()
+            with self._lock:
+                s.cancelled = True
+                s.cancel_waiters.wake()
 
     async def wait_cancelled(self, stream_id: str) -> None:
         s = self._get(stream_id)
