@@ -211,3 +211,35 @@ async def test_more_waiting_readers_than_redis_py_default_pool(redis_server: Red
         assert results == [[Entry(1, b"x", True)]] * 150
     finally:
         await store.aclose()
+
+
+def test_this_process_reads_its_own_generations_from_memory(
+    server: Any, redis_server: RedisServer
+) -> None:
+    from schemastream.web import resumable
+    from tests.replay import openai_server as oa
+
+    from .helpers import ServerThread
+    from .resumable_app import create_app
+    from .test_resumable import make_client
+
+    class CountingStore(RedisStore):
+        reads = 0
+
+        async def read(self, stream_id: str, after: int, *, timeout: float) -> list[Entry]:
+            self.reads += 1
+            return await super().read(stream_id, after, timeout=timeout)
+
+    ideas = make_ideas(3)
+    server.add(oa.responses_text_script({"items": ideas}, 4))
+    store = CountingStore(redis_server.url, prefix="mirror:")
+    with ServerThread(create_app(make_client(server), store=store)) as site:
+        first = parse_sse(post(site.url + "/ideas").text)
+        sid = assert_contiguous(first)
+        again = parse_sse(post(site.url + "/ideas", {"last-event-id": f"{sid}:1"}).text)
+        assert store.reads == 0  # both served from this process's memory
+        resumable._mirror.drop(sid)  # as after the grace period: Redis has every frame
+        later = parse_sse(post(site.url + "/ideas", {"last-event-id": f"{sid}:1"}).text)
+        assert store.reads > 0
+    assert again == later == first[1:]
+    assert replay_frames(first) == (ideas, [0, 1, 2], "final")

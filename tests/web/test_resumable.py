@@ -363,3 +363,24 @@ def test_a_late_lease_does_not_make_this_process_report_its_own_generation_dead(
         frames = parse_sse(httpx.post(site.url + "/ideas", timeout=20).text)
     assert store.seen_dead.is_set()
     assert replay_frames(frames) == (ideas, [0, 1, 2], "final")  # not "interrupted"
+
+
+def test_a_failing_cancel_watch_is_not_a_cancel(server: Any) -> None:
+    from tests.replay import openai_server as oa
+
+    class FlakyStore(MemoryStore):
+        failures = 0
+
+        async def wait_cancelled(self, stream_id: str) -> None:
+            if not self.failures:
+                self.failures += 1
+                raise ConnectionError("store unreachable for a moment")
+            await super().wait_cancelled(stream_id)
+
+    ideas = make_ideas(3)
+    server.add(oa.responses_text_script({"items": ideas}, 4))
+    store = FlakyStore()
+    with ServerThread(create_app(make_client(server), store=store)) as site:
+        frames = parse_sse(post(site.url + "/ideas").text)
+    assert store.failures == 1
+    assert replay_frames(frames) == (ideas, [0, 1, 2], "final")

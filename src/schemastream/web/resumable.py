@@ -66,6 +66,11 @@ Authorize = Callable[[Request, StreamInfo], "bool | Awaitable[bool]"]
 
 _running: dict[str, asyncio.Task[None]] = {}  # detached generations in this process, by id
 _default_store: MemoryStore | None = None
+#: Frames of the generations running in this process, for this process's readers when the
+#: store is shared (Redis): they wait on memory, not one blocked ``XREAD`` connection each.
+#: Durable store first, then here, so no id is sent before another replica can resume it.
+_mirror = MemoryStore()
+_MIRROR_GRACE = 60.0  # seconds a finished generation's frames stay in the mirror
 
 
 def default_store() -> MemoryStore:
@@ -121,6 +126,7 @@ async def _generate(
     pump = EventPump(stream)
     encoder = WireEncoder(rfc6902=rfc6902)
     count = 0
+    mirrored = not isinstance(store, MemoryStore)
 
     async def store_messages(messages: list[WireMessage]) -> None:
         nonlocal count
@@ -130,6 +136,8 @@ async def _generate(
             frame = format_sse(WireMessage(f"{stream_id}:{count}", m.event, m.data))
             entries.append(Entry(count, frame, m.event in ("final", "error")))
         await store.append(stream_id, entries, ttl=idle_ttl)
+        if mirrored:
+            await _mirror.append(stream_id, entries, ttl=idle_ttl)
 
     async def produce() -> None:
         pump.start()
@@ -143,8 +151,17 @@ async def _generate(
             with contextlib.suppress(Exception):  # a missed renewal is retried next round
                 await store.renew(stream_id, lease=lease)
 
+    async def watch_cancel() -> None:
+        while True:
+            try:
+                await store.wait_cancelled(stream_id)
+                return
+            except Exception:  # the store failed: that is no cancel; listen again
+                logger.warning("resumable stream %s: cancel watch failed", stream_id, exc_info=True)
+                await asyncio.sleep(1.0)
+
     producer = asyncio.ensure_future(produce())
-    cancelled = asyncio.ensure_future(store.wait_cancelled(stream_id))
+    cancelled = asyncio.ensure_future(watch_cancel())
     renewer = asyncio.ensure_future(keep_lease())
     try:
         done, _ = await asyncio.wait(
@@ -172,6 +189,8 @@ async def _generate(
         for task in (producer, cancelled, renewer):
             with contextlib.suppress(BaseException):
                 await task
+        if mirrored:
+            asyncio.get_running_loop().call_later(_MIRROR_GRACE, _mirror.drop, stream_id)
 
 
 def start_generation(stream: Any, store: StreamStore, stream_id: str, **options: Any) -> None:
@@ -255,6 +274,10 @@ class ResumableEventStreamResponse(Response):
             stream_id = new_stream_id()
             info = StreamInfo(stream_id, route_key(scope), self.owner)
             await self.store.create(info, ttl=self.options["idle_ttl"], lease=self.options["lease"])
+            if not isinstance(self.store, MemoryStore):
+                await _mirror.create(
+                    info, ttl=self.options["idle_ttl"], lease=self.options["lease"]
+                )
             start_generation(self.stream, self.store, stream_id, **self.options)
             self.stream_id = stream_id
             await self._serve(stream_id, 0, receive, send)
@@ -306,8 +329,10 @@ class ResumableEventStreamResponse(Response):
         beat = self.heartbeat if self.heartbeat and self.heartbeat > 0 else None
         poll = min(_POLL, beat) if beat else _POLL
         last_write = loop.time()
+        # this process's own generations are read from memory (see _mirror)
+        source = _mirror if await _mirror.status(stream_id) is not None else self.store
         while True:
-            entries = await self.store.read(stream_id, after, timeout=poll)
+            entries = await source.read(stream_id, after, timeout=poll)
             if entries:
                 after = entries[-1].n
                 body = b"".join(e.frame for e in entries)
@@ -316,7 +341,10 @@ class ResumableEventStreamResponse(Response):
                 if entries[-1].last:
                     break
                 continue
-            status = await self.store.status(stream_id)
+            status = await source.status(stream_id)
+            if status is None and source is _mirror:
+                source = self.store  # the mirror let go of it: the store has every frame
+                continue
             if status is None:
                 await self._write(send, EXPIRED)
                 break

@@ -163,6 +163,13 @@ class MemoryStore(StreamStore):
                     del self._streams[key]
             return s
 
+    def drop(self, stream_id: str) -> None:
+        """Forget a stream now (its waiting readers wake and find it gone)."""
+        with self._lock:
+            s = self._streams.pop(stream_id, None)
+            if s is not None:
+                s.new_entries.wake()
+
     async def create(self, info: StreamInfo, *, ttl: float, lease: float) -> None:
         now = self._clock()
         with self._lock:

@@ -420,9 +420,10 @@ export function subscribe(url, options = {}) {
     if (finished) return;
     cancelled = true;
     finish("cancelled");
-    if (resumable && typeof lastId === "string") {
+    const known = typeof lastId === "string" ? lastId : saved ? saved + ":0" : null;
+    if ((resumable || saved) && known !== null) {
       // the generation outlives this connection: ask the server (any replica) to stop it
-      const h = Object.assign({}, hdrs, { "last-event-id": lastId, "x-schemastream-cancel": "1" });
+      const h = Object.assign({}, hdrs, { "last-event-id": known, "x-schemastream-cancel": "1" });
       fetch(url, { method: httpMethod, headers: h, body: encodedBody, keepalive: true, cache: "no-store" }).catch(() => {});
     }
     controller.abort();
