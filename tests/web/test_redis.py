@@ -83,7 +83,9 @@ def test_read_half_on_a_resume_on_b(server: Any, replicas: Any, redis_server: Re
     assert (state, items, end) == (ideas, [0, 1, 2, 3, 4, 5], "final")  # the validated final
     assert len(server.exchanges) == 1  # B closed its own stream unstarted
     # no prompt text in Redis keys (the topic was "notes"); every key expires
-    keys = redis_keys(redis_server.url)
+    everything = redis_keys(redis_server.url)
+    assert not any(b"notes" in k for k in everything)
+    keys = {k: ttl for k, ttl in everything.items() if k.startswith(b"ss:")}  # the app's prefix
     pattern = re.compile(rb"^ss:(cancel|[0-9a-f]{32}:[emlc])$")
     assert keys and all(pattern.match(k) for k in keys)
     mine = {k: ttl for k, ttl in keys.items() if sid.encode() in k}
