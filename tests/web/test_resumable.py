@@ -384,3 +384,17 @@ def test_a_failing_cancel_watch_is_not_a_cancel(server: Any) -> None:
         frames = parse_sse(post(site.url + "/ideas").text)
     assert store.failures == 1
     assert replay_frames(frames) == (ideas, [0, 1, 2], "final")
+
+
+def test_total_ttl_stops_a_generation_that_runs_too_long(server: Any) -> None:
+    ideas = make_ideas(6)
+    script, _gate, at = gated_script(ideas, 3)  # held until the generation is stopped
+    server.add(script)
+    app = create_app(make_client(server), store=MemoryStore(), total_ttl=1.0)
+    with ServerThread(app) as site:
+        frames = parse_sse(post(site.url + "/ideas").text)
+        wait_for(lambda: server.last.disconnected, 5.0, "upstream cut at the time limit")
+    assert frames[-1].event == "error"
+    assert frames[-1].data == {"type": "expired", "message": "time limit reached"}
+    assert_contiguous(frames)
+    assert not server.last.completed and server.last.chunks_sent == at
