@@ -398,3 +398,45 @@ def test_total_ttl_stops_a_generation_that_runs_too_long(server: Any) -> None:
     assert frames[-1].data == {"type": "expired", "message": "time limit reached"}
     assert_contiguous(frames)
     assert not server.last.completed and server.last.chunks_sent == at
+
+
+@pytest.mark.parametrize("failures", [1, 100])
+def test_store_failures_while_appending(failures: int) -> None:
+    # 1: a hiccup, retried: nothing lost. 100: the store is gone: the generation stops and
+    # its readers get "interrupted" once the lease lapses, the numbering still contiguous.
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from schemastream.web.resumable import ResumableEventStreamResponse
+
+    from .helpers import ScriptedStream, idea_events
+
+    class FailingStore(MemoryStore):
+        left = failures
+        appends = 0
+
+        async def append(self, stream_id: str, entries: Any, *, ttl: float) -> None:
+            self.appends += 1
+            if self.appends >= 3 and self.left:  # after two good batches
+                self.left -= 1
+                raise ConnectionError("store unreachable")
+            await super().append(stream_id, entries, ttl=ttl)
+
+    ideas = make_ideas(3)
+    stream = ScriptedStream(idea_events(ideas), delay=0.005)
+    store = FailingStore()
+
+    async def endpoint(request: Any) -> Any:
+        return ResumableEventStreamResponse(stream, store=store, lease=0.5, coalesce=0)
+
+    app = Starlette(routes=[Route("/ideas", endpoint, methods=["POST"])])
+    with ServerThread(app) as site:
+        frames = parse_sse(httpx.post(site.url + "/ideas", timeout=30).text)
+    if failures == 1:
+        assert_contiguous(frames)
+        assert replay_frames(frames) == (ideas, [0, 1, 2], "final")
+    else:
+        assert_contiguous(frames[:-1])
+        assert [f.event for f in frames[:-1]] == ["patch", "patch"]
+        assert (frames[-1].id, frames[-1].data["type"]) == (None, "interrupted")
+        assert stream.closed.is_set()  # the model request was closed

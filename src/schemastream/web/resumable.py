@@ -59,6 +59,7 @@ CANCEL_HEADER = "x-schemastream-cancel"
 LEASE = 5.0
 _RENEW = 1.0
 _POLL = 1.0
+_STORE_TRIES = 4  # a store call gives up after 4 tries (~1.75 s of backoff)
 
 _ID = re.compile(r"^([0-9a-f]{32}):(0|[1-9][0-9]{0,9})$")
 
@@ -109,6 +110,19 @@ def _error_frame(kind: str, message: str) -> bytes:
 
 EXPIRED = _error_frame("expired", "this stream is no longer available")
 INTERRUPTED = _error_frame("interrupted", "the server generating this stream stopped")
+UNREACHABLE = _error_frame("interrupted", "the stream store cannot be reached")
+
+
+async def _retrying(call: Callable[[], Awaitable[Any]], tries: int = _STORE_TRIES) -> Any:
+    """A store call, retried with backoff (a shared store can hiccup under load)."""
+    for attempt in range(tries):
+        try:
+            return await call()
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            logger.warning("stream store call failed; retrying", exc_info=True)
+            await asyncio.sleep(0.25 * 2**attempt)
 
 
 async def _generate(
@@ -131,11 +145,11 @@ async def _generate(
     async def store_messages(messages: list[WireMessage]) -> None:
         nonlocal count
         entries = []
-        for m in messages:
-            count += 1
-            frame = format_sse(WireMessage(f"{stream_id}:{count}", m.event, m.data))
-            entries.append(Entry(count, frame, m.event in ("final", "error")))
-        await store.append(stream_id, entries, ttl=idle_ttl)
+        for i, m in enumerate(messages, count + 1):
+            frame = format_sse(WireMessage(f"{stream_id}:{i}", m.event, m.data))
+            entries.append(Entry(i, frame, m.event in ("final", "error")))
+        await _retrying(lambda: store.append(stream_id, entries, ttl=idle_ttl))
+        count += len(entries)  # only once stored: numbers stay contiguous after a failure
         if mirrored:
             await _mirror.append(stream_id, entries, ttl=idle_ttl)
 
@@ -332,7 +346,14 @@ class ResumableEventStreamResponse(Response):
         # this process's own generations are read from memory (see _mirror)
         source = _mirror if await _mirror.status(stream_id) is not None else self.store
         while True:
-            entries = await source.read(stream_id, after, timeout=poll)
+            try:
+                entries = await _retrying(
+                    lambda src=source, n=after: src.read(stream_id, n, timeout=poll)  # type: ignore[misc]
+                )
+            except Exception:
+                logger.error("resumable stream %s: store unreachable", stream_id, exc_info=True)
+                await self._write(send, UNREACHABLE)
+                break
             if entries:
                 after = entries[-1].n
                 body = b"".join(e.frame for e in entries)
@@ -341,7 +362,12 @@ class ResumableEventStreamResponse(Response):
                 if entries[-1].last:
                     break
                 continue
-            status = await source.status(stream_id)
+            try:
+                status = await _retrying(lambda src=source: src.status(stream_id))  # type: ignore[misc]
+            except Exception:
+                logger.error("resumable stream %s: store unreachable", stream_id, exc_info=True)
+                await self._write(send, UNREACHABLE)
+                break
             if status is None and source is _mirror:
                 source = self.store  # the mirror let go of it: the store has every frame
                 continue
