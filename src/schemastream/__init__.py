@@ -25,7 +25,8 @@ from .errors import (
 )
 from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEvent
 from .jsonstream import JsonStreamParser
-from .partial import Partial, PartialModel, is_complete, partial_model
+from .partial import Partial, PartialModel, field_state, is_complete, partial_model
+from .policies import Done, FieldState, NotNull, StreamCheck, WithState
 from .providers.base import Delta, Mode, Usage
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream, StreamClosed
@@ -42,12 +43,15 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "Delta",
+    "Done",
+    "FieldState",
     "FinalEvent",
     "IncompleteOutputError",
     "ItemEvent",
     "JsonStreamError",
     "JsonStreamParser",
     "Mode",
+    "NotNull",
     "Partial",
     "PartialEvent",
     "PartialModel",
@@ -57,16 +61,19 @@ __all__ = [
     "RestartEvent",
     "SchemaStreamError",
     "Stream",
+    "StreamCheck",
     "StreamClosed",
     "StreamDriver",
     "StreamEvent",
     "StreamSession",
     "StreamValidationError",
     "Usage",
+    "WithState",
     "from_anthropic",
     "from_genai",
     "from_openai",
     "from_provider",
+    "field_state",
     "instrument",
     "is_complete",
     "partial_model",

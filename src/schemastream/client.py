@@ -22,7 +22,16 @@ from .telemetry import Telemetry
 T = TypeVar("T")
 
 #: Per-call options that belong to schemastream, not to the provider's request.
-_STREAM_OPTIONS = ("max_items", "max_retries", "debounce", "granularity", "max_depth", "max_size")
+_STREAM_OPTIONS = (
+    "max_items",
+    "max_retries",
+    "debounce",
+    "granularity",
+    "max_depth",
+    "max_size",
+    "context",
+    "validation_context",  # Instructor's name for it
+)
 
 
 class _Base:
@@ -79,6 +88,7 @@ class _Base:
             debounce=options.get("debounce"),
             max_depth=int(options.get("max_depth") or 512),
             max_size=options.get("max_size"),
+            context=options.get("context", options.get("validation_context")),
         )
 
 
@@ -132,7 +142,7 @@ class _Completions:
     @staticmethod
     def _iter_items(stream: Stream[Any]) -> Iterator[Any]:
         with stream:
-            for event in stream.events():
+            for event in stream.events(partials=False):
                 if isinstance(event, ItemEvent):
                     yield event.item
 
@@ -216,7 +226,7 @@ class _AsyncCompletions:
     @staticmethod
     async def _iter_items(stream: AsyncStream[Any]) -> AsyncIterator[Any]:
         async with stream:
-            async for event in stream.events():
+            async for event in stream.events(partials=False):
                 if isinstance(event, ItemEvent):
                     yield event.item
 

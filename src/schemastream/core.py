@@ -19,6 +19,7 @@ from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from .jsonstream import JsonStreamParser
 from .jsonstream.events import Path
 from .partial.builder import PartialBuilder
+from .policies import FieldState
 from .providers.base import Delta, Mode, Provider, Request, Usage
 from .schema import ResponseSpec
 from .schema.plan import ListNode, ModelNode, compile_plan
@@ -48,6 +49,8 @@ class StreamSession:
         max_items: int | None = None,
         max_depth: int = 512,
         max_size: int | None = None,
+        context: Any = None,
+        partials: bool = True,
     ) -> None:
         if granularity not in ("change", "field", "item"):
             raise ValueError(
@@ -56,13 +59,17 @@ class StreamSession:
         self.spec = spec
         self.parser = JsonStreamParser(lenient=lenient, max_depth=max_depth, max_size=max_size)
         plan = compile_plan(spec.response_model, spec.wrapper_key)
-        self.builder = PartialBuilder(plan, spec.wrapper_key)
-        if max_items is not None and not isinstance(self.builder._root_node, ListNode):
+        self.builder = PartialBuilder(plan, spec.wrapper_key, context)
+        if max_items is not None and not isinstance(self.builder.root_node, ListNode):
             raise TypeError("max_items needs a list response model, e.g. list[Idea]")
         self.granularity = granularity
         self.debounce = debounce
         self.max_items = max_items
         self.partial: Any = None
+        #: build a snapshot for each PartialEvent; off for consumers of patch ops only (the
+        #: web transport), whose cost per character then stays flat for any string length
+        self.partials = partials
+        self._fed = 0  # characters fed since the last emission
         self.budget_reached = False
         self._ops: list[PatchOp] = []
         self._due = False  # a snapshot is owed to the user (held back by debounce/granularity)
@@ -77,6 +84,7 @@ class StreamSession:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
         if self.budget_reached or not text:
             return []
+        self._fed += len(text)
         result = self.builder.apply(self.parser.feed(text))
         if not (result.ops or result.completed):
             return []
@@ -91,7 +99,10 @@ class StreamSession:
         out: list[StreamEvent] = []
         if self._due:
             now = time.monotonic() if now is None else now
-            if result.items or self.debounce is None or now - self._last_emit >= self.debounce:
+            if result.items or (
+                (self.debounce is None or now - self._last_emit >= self.debounce)
+                and not self._paced()
+            ):
                 out.append(self._emit(now))
         items = result.items
         if self.max_items is not None:
@@ -102,17 +113,36 @@ class StreamSession:
         out.extend(items)
         return out
 
+    def _paced(self) -> bool:
+        """Hold a snapshot back while it would cost more than 1/32 of the text fed since the
+        last one: a snapshot copies the open string and rebuilds every open object, so for a
+        very long string (over 4 KiB) or a very deep document (over 32 levels) snapshots come
+        as the text grows by a fraction of its size, which keeps the cost per character flat.
+        Below those sizes every change is a snapshot."""
+        if not self.partials:
+            return False
+        cost = self.builder.snapshot_cost()
+        return cost > 0 and self._fed * 32 < cost
+
     def _emit(self, now: float) -> PartialEvent:
-        self.partial = self.builder.snapshot()
+        self.partial = self.builder.snapshot() if self.partials else None
         ops, self._ops = self._ops, []
         self._due = False
         self._last_emit = now
+        self._fed = 0
         return PartialEvent(self.partial, ops)
 
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` (in the user's type, e.g. ``(0, "title")``) is final."""
         wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
         return bool(self.parser.is_complete(wire))
+
+    def field_state(self, path: Path) -> FieldState:
+        """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (user's type)."""
+        wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
+        if self.parser.is_complete(wire):
+            return "done"
+        return self.builder.state(wire)
 
     def finish(self, finish_reason: str | None = None, refusal: str | None = None) -> FinalEvent:
         """The stream ended: return the validated final value, or raise why there is none."""
@@ -122,6 +152,8 @@ class StreamSession:
                 {"op": "remove", "path": f"/{i}"}
                 for i in reversed(range(len(value), self.builder.state_items))
             ]
+            if self.builder.has_states:
+                ops.append({"op": "replace", "path": "", "value": self._plain(value)})
             self.partial = value
             return FinalEvent(value, ops)
         if finish_reason == "refusal" or refusal:
@@ -139,17 +171,20 @@ class StreamSession:
         value = self.builder.final
         ops = self._ops
         self._ops = []
-        root = self.builder._root_node
+        root = self.builder.root_node
         item = root.item if isinstance(root, ListNode) else None
-        if not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
+        if self.builder.has_states:  # the final state is the plain result, states unwrapped
+            ops.append({"op": "replace", "path": "", "value": self._plain(value)})
+        elif not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
             # leaf coercions outside models (e.g. list[datetime]): make the state exact
-            dumped = TypeAdapter(self.spec.response_model).dump_python(
-                value, mode="json", by_alias=True
-            )
+            dumped = self._plain(value)
             if dumped != self.builder.final_handoff:
                 ops.append({"op": "replace", "path": "", "value": dumped})
         self.partial = value
         return FinalEvent(value, ops)
+
+    def _plain(self, value: Any) -> Any:
+        return TypeAdapter(self.spec.response_model).dump_python(value, mode="json", by_alias=True)
 
     def _incomplete(self, message: str) -> IncompleteOutputError:
         return IncompleteOutputError(
@@ -174,6 +209,7 @@ class StreamDriver:
         debounce: float | None = None,
         max_depth: int = 512,
         max_size: int | None = None,
+        context: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provider = provider
@@ -186,17 +222,24 @@ class StreamDriver:
         self.done = False
         self._clock = clock
         self._session_args: dict[str, Any] = {
+            "partials": True,
             "lenient": request.mode in _LENIENT_MODES or bool(request.extra.get("lenient")),
             "granularity": granularity,
             "debounce": debounce,
             "max_items": max_items,
             "max_depth": max_depth,
             "max_size": max_size,
+            "context": context,
         }
         self.session = StreamSession(spec, **self._session_args)
         self._text: list[str] = []
         self._finish_reason: str | None = None
         self._refusal: list[str] = []
+
+    def set_partials(self, partials: bool) -> None:
+        """Whether PartialEvents carry snapshots (before the first delta)."""
+        self._session_args["partials"] = partials
+        self.session.partials = partials
 
     # --- per attempt --------------------------------------------------------------------
     @property
@@ -248,4 +291,5 @@ class StreamDriver:
 
     @property
     def partial(self) -> Any:
-        return self.session.partial
+        session = self.session
+        return session.partial if session.partials else session.builder.snapshot()

@@ -16,6 +16,7 @@ from .core import RETRYABLE, StreamDriver
 from .errors import SchemaStreamError
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
+from .policies import FieldState
 from .providers.base import AsyncDeltaStream, DeltaStream, Usage
 from .telemetry import Telemetry, aobserve, observe
 
@@ -61,10 +62,19 @@ class _StreamState(Generic[T]):
 
     def is_complete(self, path: Path | str) -> bool:
         """Whether the value at ``path`` is final: ``(0, "title")``, ``"0.title"`` or ``"/0/title"``."""
-        if isinstance(path, str):
-            parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
-            path = tuple(int(p) if p.isdigit() else p for p in parts)
-        return self._driver.session.is_complete(path)
+        return self._driver.session.is_complete(_path(path))
+
+    def field_state(self, path: Path | str) -> FieldState:
+        """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (as for
+        :meth:`is_complete`)."""
+        return self._driver.session.field_state(_path(path))
+
+
+def _path(path: Path | str) -> Path:
+    if isinstance(path, str):
+        parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
+        return tuple(int(p) if p.isdigit() else p for p in parts)
+    return tuple(path)
 
 
 class Stream(_StreamState[T]):
@@ -108,9 +118,14 @@ class Stream(_StreamState[T]):
             finally:
                 upstream.close()
 
-    def events(self) -> Iterator[StreamEvent]:
-        """All events (partials with patch ops, completed items, restarts, final)."""
+    def events(self, partials: bool = True) -> Iterator[StreamEvent]:
+        """All events (partials with patch ops, completed items, restarts, final).
+
+        ``partials=False``: ``PartialEvent.partial`` is ``None`` (the ops are all there), for
+        consumers of patch ops only: no snapshot is built, so the cost per character stays
+        flat however long a string grows. Decided by the first call."""
         if self._gen is None:
+            self._driver.set_partials(partials)
             # the one seam where hooks and OpenTelemetry see a call (schemastream.telemetry)
             obs = self._telemetry.observation(self._driver) if self._telemetry else None
             self._gen = observe(self._run(), obs) if obs is not None else self._run()
@@ -127,13 +142,13 @@ class Stream(_StreamState[T]):
 
     def iter_items(self) -> Iterator[Any]:
         """Each completed list item, once, as soon as it is validated."""
-        for event in self.events():
+        for event in self.events(partials=False):
             if isinstance(event, ItemEvent):
                 yield event.item
 
     def get_final_response(self) -> T:
         """Read to the end and return the validated final value."""
-        for _ in self.events():
+        for _ in self.events(partials=False):
             pass
         if not self._driver.done:
             raise StreamClosed("the stream was closed before the final value was complete")
@@ -200,8 +215,10 @@ class AsyncStream(_StreamState[T]):
             finally:
                 await upstream.aclose()
 
-    def events(self) -> AsyncIterator[StreamEvent]:
+    def events(self, partials: bool = True) -> AsyncIterator[StreamEvent]:
+        """As :meth:`Stream.events`."""
         if self._gen is None:
+            self._driver.set_partials(partials)
             obs = self._telemetry.observation(self._driver) if self._telemetry else None
             self._gen = aobserve(self._run(), obs) if obs is not None else self._run()
         return self._gen
@@ -216,12 +233,12 @@ class AsyncStream(_StreamState[T]):
                 yield event.value
 
     async def iter_items(self) -> AsyncIterator[Any]:
-        async for event in self.events():
+        async for event in self.events(partials=False):
             if isinstance(event, ItemEvent):
                 yield event.item
 
     async def get_final_response(self) -> T:
-        async for _ in self.events():
+        async for _ in self.events(partials=False):
             pass
         if not self._driver.done:
             raise StreamClosed("the stream was closed before the final value was complete")

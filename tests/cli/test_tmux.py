@@ -124,3 +124,90 @@ def test_replay_json_to_pipe_progress_on_terminal(tmux: Tmux, tmp_path: Path) ->
         out = tmux.wait_for("EXIT=0", history=True)
         assert "validation: ok" in out and "validated final" not in out
     assert json.loads(out_file.read_text()) == IDEAS
+
+
+# -- display policies (issue 11): cards with ss.NotNull titles and ss.Done URLs ----------------
+
+CARDS_SCHEMA = ROOT / "examples" / "schemas" / "cards.py"
+CARDS = [
+    {"title": "Voice notes", "url": "https://example.com/voice-notes", "blurb": "Speak, it types."},
+    # keys out of order: the card stays hidden while its url and blurb stream (NotNull title)
+    {"url": "https://example.com/daily-digest", "blurb": "Every morning.", "title": "Daily digest"},
+    {"title": "Share links", "url": "https://example.com/share", "blurb": "One tap to share."},
+]
+CARD_URLS = {c["url"] for c in CARDS}
+_ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
+_URL = re.compile(r"https?:[A-Za-z0-9./:-]*")
+_UNTITLED = re.compile(r"title:\s*…")
+
+
+def _policy_violations(text: str) -> list[str]:
+    """Partial URLs and untitled cards in terminal text (escape sequences removed)."""
+    plain = _ANSI.sub("", text)
+    bad = [m.group() for m in _URL.finditer(plain) if m.group() not in CARD_URLS]
+    bad += [m.group() for m in _UNTITLED.finditer(plain)]
+    return bad
+
+
+def _after_redraws(tmux: Tmux, screen: str, n: int = 2) -> str:
+    """The screen once the live view redrew ``n`` more times (its clock ticks on each
+    refresh), so it shows the state the stream holds at a gate, not an earlier frame."""
+    seen = [screen]
+
+    def ticked(now: str) -> bool:
+        clock = re.search(r"⏱ [0-9.]+s", now)
+        if clock and clock.group() not in seen[-1]:
+            seen.append(now)
+        return len(seen) > n
+
+    return tmux.wait_for(ticked)
+
+
+def test_replay_live_view_follows_display_policies(tmux: Tmux, tmp_path: Path) -> None:
+    """No frame the terminal ever drew shows half a URL (``ss.Done``) or a card without a
+    title (``ss.NotNull``); the final frame shows the validated cards."""
+    script = Script(chunks=responses_text_frames({"items": CARDS}, 3), gate_timeout=60)
+    mid_url = gate_after(script, '"url":"https://example.com/voi')
+    hidden_card = gate_after(script, '{"url":"https://example.com/dai')
+    mid_title = gate_after(script, '"title":"Dai')
+    record = tmp_path / "pane.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "schemastream.cli",
+        "run",
+        "Three cards",
+        "--schema",
+        f"{CARDS_SCHEMA}:Card",
+        "--list",
+        "--model",
+        "openai/gpt-4o-mini",
+    ]
+    with replay_server(script) as server:
+        tmux.start(argv, env=cli_env(server), record=str(record))
+        # 1: the first card's url is half written: the card shows, its url does not
+        screen = _after_redraws(tmux, tmux.wait_for("Voice notes"))
+        assert "#1 …" in screen and re.search(r"url:\s+…", screen), screen
+        assert "https" not in screen and not _policy_violations(screen)
+        # 2: the second card's url and blurb stream before its title: no card #2 yet
+        script.gates[mid_url].set()
+        screen = _after_redraws(tmux, tmux.wait_for("#1 ✓"))
+        assert "https://example.com/voice-notes" in screen and "#2" not in screen
+        assert not _policy_violations(screen)
+        # 3: its title began: the card shows, with its whole url and blurb
+        script.gates[hidden_card].set()
+        screen = tmux.wait_for(lambda text: re.search(r"title: Dai\s+│", text) is not None)
+        assert "#2 …" in screen and "https://example.com/daily-digest" in screen
+        assert "Every morning." in screen and not _policy_violations(screen)
+        # 4: the rest: the validated final
+        script.gates[mid_title].set()
+        out = tmux.wait_for("EXIT=0", history=True)
+    assert "#3 ✓" in out and "3 items ✓" in out and "validation: ok" in out
+    final = out[out.index("validated final:") :]
+    for card in CARDS:
+        assert f'"title": "{card["title"]}"' in final and f'"url": "{card["url"]}"' in final
+    # every byte the pane was sent: every frame drawn, including those no capture saw
+    raw = record.read_bytes().decode("utf-8", "replace")
+    assert "validated final:" in raw and "example.com/voi" in raw
+    assert _policy_violations(raw) == []
+    assert _policy_violations(out) == []

@@ -42,16 +42,25 @@ class Tmux:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         stdout: str | None = None,
+        record: str | None = None,
     ) -> None:
         """Run ``argv`` in the pane; when it exits the pane shows ``EXIT=<code>`` and stays.
 
         ``stdout``: a file to redirect the command's stdout to (stderr stays on the pane).
+        ``record``: a file that receives every byte the pane is sent (``pipe-pane``), so a
+        test can check every frame the terminal drew, not only the ones it captured; the
+        command starts only once the recording runs.
         """
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         cmd = " ".join(shlex.quote(a) for a in argv)
         if stdout is not None:
             cmd += " > " + shlex.quote(stdout)
         script = f"{'export ' + exports + '; ' if exports else ''}{cmd}; echo EXIT=$?; sleep 600"
+        ready = None
+        if record is not None:
+            ready = record + ".ready"
+            wait = f"while [ ! -e {shlex.quote(ready)} ]; do sleep 0.02; done; "
+            script = wait + script
         args = [
             "new-session",
             "-d",
@@ -66,6 +75,10 @@ class Tmux:
             args += ["-c", cwd]
         self._tmux(*args, "bash --norc --noprofile -c " + shlex.quote(script))
         self._tmux("set-option", "-t", self.target, "history-limit", "5000")
+        if record is not None and ready is not None:
+            self._tmux("pipe-pane", "-t", self.target, "-o", "cat >> " + shlex.quote(record))
+            with open(ready, "w"):
+                pass
 
     def capture(self, history: bool = True) -> str:
         args = ["capture-pane", "-p", "-t", self.target]

@@ -4,6 +4,12 @@ The builder keeps one frame per open JSON value (mirroring the parser's stack). 
 closes is validated once by its plan node; its validated form is stored in the parent frame
 and reused by every later snapshot. A snapshot only rebuilds the objects along the open path
 (the innermost value and its ancestors), so its cost does not grow with what is complete.
+
+What is shown is decided here, once, for snapshots and patch ops alike: a frame is *shown*
+unless a display policy hides it (``Done`` until complete, ``NotNull`` until its fields have
+values) or it is a union not yet narrowed to one member. A frame is *in the state* when the
+client's JSON state (built from the ops) holds it; a hidden frame that becomes shown is
+added whole, with everything below it that is shown.
 """
 
 from __future__ import annotations
@@ -11,11 +17,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic_core
+
+from ..errors import StreamValidationError
 from ..events import ItemEvent, PatchOp
 from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueStart
-from ..schema.plan import ANY, ModelNode, Node, NullableNode, UnionNode, WrapperNode
+from ..policies import FieldState
+from ..schema.plan import (
+    ANY,
+    UNBUILT,
+    ModelNode,
+    Node,
+    NullableNode,
+    UnionNode,
+    WrapperNode,
+    has_key,
+    has_states,
+    kind_error,
+    relabel,
+    with_states,
+)
 
-OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden string)
+OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
 
 
 def _escape(part: PathItem) -> str:
@@ -24,8 +47,34 @@ def _escape(part: PathItem) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
+def _started(value: Any) -> bool:
+    """A ``NotNull`` string field counts once it has a character."""
+    return isinstance(value, str) and value != ""
+
+
+def _resolve(node: Node, kind: Any, loc: Path) -> tuple[Node, list[Node] | None]:
+    """The node for a value of ``kind`` starting at ``node``: an optional's inner type, a
+    union's only possible member; or the union with the members it may still be."""
+    while True:
+        if isinstance(node, NullableNode):
+            if kind == "literal":
+                return node, None
+            node = node.inner
+            continue
+        if isinstance(node, UnionNode):
+            members = node.for_kind(kind)
+            if not members:
+                raise kind_error(node, kind, loc)
+            if len(members) == 1 and members[0] is not node:
+                node = members[0]
+                continue
+            return node, (members if kind == "object" else None)
+        node.check_kind(kind, loc)
+        return node, None
+
+
 class _Frame:
-    __slots__ = ("node", "path", "loc", "pointer", "kind")
+    __slots__ = ("node", "path", "loc", "pointer", "kind", "in_state", "state_pointer")
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
         self.node = node
@@ -33,8 +82,18 @@ class _Frame:
         self.loc = loc
         self.pointer = pointer  # None: not part of the user's value (the wrapper object)
         self.kind = kind
+        self.in_state = False  # the client's JSON state holds this value
+        self.state_pointer: str | None = None  # a WithState field's {"value", "state"} pair
 
-    def display(self, open_child: Any) -> Any:
+    def shown(self, open_frame: _Frame | None) -> bool:
+        """Whether this open value may appear in a partial (its policies allow it)."""
+        return not self.node.policy.done
+
+    def displays_open(self) -> bool:
+        """Whether the open value's state has something to show (a number does not)."""
+        return False
+
+    def display(self, open_child: Any, open_frame: _Frame | None) -> Any:
         return OMIT
 
 
@@ -59,14 +118,32 @@ class _StringFrame(_Frame):
             self.pieces = [text]
         return text
 
-    def display(self, open_child: Any) -> Any:
-        return self.text() if self.node.shows_partial_string else OMIT
+    def displays_open(self) -> bool:
+        return self.node.shows_partial_string
+
+    def display(self, open_child: Any, open_frame: _Frame | None) -> Any:
+        if self.node.shows_partial_string and self.shown(None):
+            return self.text()
+        return OMIT
 
 
 class _ContainerFrame(_Frame):
-    """An object or array. ``structured`` when its node builds this container itself."""
+    """An object or array. ``structured`` when its node builds this container itself;
+    ``candidates`` while it is an object of a union not yet narrowed to one member."""
 
-    __slots__ = ("structured", "validated", "handoff", "open_key")
+    __slots__ = (
+        "structured",
+        "validated",
+        "handoff",
+        "open_key",
+        "candidates",
+        "union_errors",
+        "final",
+        "withheld",
+        "built_keys",
+        "model_fields",
+        "gated",
+    )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
         super().__init__(node, path, loc, pointer, kind)
@@ -74,9 +151,42 @@ class _ContainerFrame(_Frame):
         self.validated: Any = {} if kind == "object" else []
         self.handoff: Any = {} if kind == "object" else []
         self.open_key: PathItem | None = None
+        self.candidates: list[Node] | None = None
+        self.union_errors: list[dict[str, Any]] = []
+        self.final: dict[str, Any] = {}  # a model's fields validated for good: name -> value
+        self.withheld = False  # a Done field waits for its model: the state lacks it
+        self.built_keys: set[PathItem] = set()  # fields whose value its node built (validated)
+        self.retype(node)
+
+    def retype(self, node: Node, candidates: list[Node] | None = None) -> None:
+        """Set the node (a union narrows to a member) and what follows from it."""
+        self.node = node
+        self.candidates = candidates
+        self.structured = node.container_kind() == self.kind
+        #: a user model being built field by field
+        self.model_fields = (
+            self.structured and isinstance(node, ModelNode) and not isinstance(node, WrapperNode)
+        )
+        #: whether a policy or an undecided union may hide it (else it is always shown)
+        self.gated = (
+            node.policy.done
+            or candidates is not None
+            or (self.model_fields and bool(node.not_null))  # type: ignore[attr-defined]
+        )
+
+    def built(self, raw: Any) -> Any:
+        """What the node's ``complete`` receives for a container it built."""
+        if self.model_fields:
+            return (self.validated, self.handoff, self.final, self.built_keys, raw)
+        return (self.validated, self.handoff)
 
     def child_node(self, key: PathItem) -> Node:
-        return self.node.child(key) if self.structured else ANY
+        if self.structured:
+            return self.node.child(key)
+        node = self.node
+        if self.candidates is not None and isinstance(node, UnionNode) and key == node.tag_key:
+            return node.tag_node
+        return ANY
 
     def add(self, key: PathItem, validated: Any, handoff: Any) -> None:
         if self.kind == "object":
@@ -87,35 +197,61 @@ class _ContainerFrame(_Frame):
             self.handoff.append(handoff)
         self.open_key = None
 
-    def display(self, open_child: Any) -> Any:
+    def displays_open(self) -> bool:
+        return True
+
+    def shown(self, open_frame: _Frame | None) -> bool:
+        if not self.gated:
+            return True
+        node = self.node
+        if node.policy.done or self.candidates is not None:
+            return False
+        if self.model_fields and isinstance(node, ModelNode):
+            for keys in node.not_null:
+                if any(
+                    k in self.validated
+                    and (node.fields[k][0] in self.final or _started(self.validated[k]))
+                    for k in keys
+                ):
+                    continue
+                if (
+                    isinstance(open_frame, _StringFrame)
+                    and self.open_key in keys
+                    and open_frame.length > 0
+                    and open_frame.node.shows_partial_string
+                    and open_frame.shown(None)
+                ):
+                    continue  # a string field has a value once it has a character
+                return False
+        return True
+
+    def display(self, open_child: Any, open_frame: _Frame | None) -> Any:
+        if self.gated and not self.shown(open_frame):
+            return OMIT
         node = self.node
         if self.kind == "array":
             items = list(self.validated)
             if open_child is not OMIT:
                 items.append(open_child)
             return items
-        if self.structured and isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
+        if self.model_fields:
+            assert isinstance(node, ModelNode)
             fields = node.fields
             values: dict[str, Any] = {}
-            done = []
+            final = self.final
             for key, value in self.validated.items():
                 entry = fields.get(key)
-                if entry is not None:
+                if entry is not None and (entry[0] in final or not entry[1].policy.done):
                     values[entry[0]] = value
-                    done.append(entry[0])
-            if open_child is not OMIT and self.open_key in fields:
-                values[fields[self.open_key][0]] = open_child  # type: ignore[index]
-            return node.partial_model.build(values, frozenset(done))
+            open_entry = fields.get(self.open_key) if isinstance(self.open_key, str) else None
+            if open_child is not OMIT and open_entry is not None:
+                values[open_entry[0]] = open_child
+            return node.partial_model.build(
+                values, frozenset(final), open_entry[0] if open_entry and open_frame else None
+            )
         out = dict(self.validated)
         if open_child is not OMIT:
             out[self.open_key] = open_child
-        if isinstance(node, UnionNode):
-            branch = node.branch(self.validated)
-            if branch is not None:  # a discriminated union member: show it typed
-                fields = branch.fields
-                typed = {fields[k][0]: v for k, v in out.items() if k in fields}
-                complete = frozenset(fields[k][0] for k in self.validated if k in fields)
-                return branch.partial_model.build(typed, complete)
         return out
 
 
@@ -125,15 +261,16 @@ class BuildResult:
 
     ops: list[PatchOp] = field(default_factory=list)
     items: list[ItemEvent] = field(default_factory=list)
-    completed: int = 0  # values completed below the root (field-level granularity)
+    completed: int = 0  # shown values completed below the root (field-level granularity)
     root_children_completed: int = 0  # direct children of the user's root value
 
 
 class PartialBuilder:
     """Consumes parser events; keeps validated values and produces snapshots and patch ops."""
 
-    def __init__(self, plan: Node, wrapper_key: str | None) -> None:
+    def __init__(self, plan: Node, wrapper_key: str | None, context: Any = None) -> None:
         self.plan = plan
+        self.context = context  # pydantic's validation context, for every validator
         self.wrapper_key = wrapper_key
         self._prefix = 1 if wrapper_key else 0  # path items that belong to the wrapper
         self.stack: list[_Frame] = []
@@ -141,11 +278,12 @@ class PartialBuilder:
         self.final: Any = None
         self.final_handoff: Any = None
         self.completed_items: list[Any] = []
-        self._root_node = (
+        self.root_node = (
             plan.fields[wrapper_key][1] if isinstance(plan, WrapperNode) and wrapper_key else plan
         )
-        self._root_is_list = self._root_node.container_kind() == "array"
+        self._root_is_list = self.root_node.container_kind() == "array"
         self.state_items = 0  # root list entries present in the patch state (for budgets)
+        self.has_states = has_states(plan)  # WithState fields wrap values in the JSON state
 
     # --- events -------------------------------------------------------------------------
     def apply(self, events: list[JsonEvent]) -> BuildResult:
@@ -164,98 +302,403 @@ class PartialBuilder:
             return path[1:]
         return path
 
+    def _json(self, node: Node, handoff: Any) -> Any:
+        """A completed value as the JSON state holds it (models dumped by alias)."""
+        data = pydantic_core.to_jsonable_python(handoff, by_alias=True)
+        return with_states(node, data) if self.has_states else data
+
+    def _set_state(self, frame: _Frame, state: str, result: BuildResult) -> None:
+        if frame.state_pointer is not None:
+            path = frame.state_pointer + "/state"
+            result.ops.append({"op": "replace", "path": path, "value": state})
+
+    def _add(self, frame: _Frame, value: Any, result: BuildResult) -> None:
+        """Put ``frame``'s value into the client's state."""
+        frame.in_state = True
+        if frame.pointer is None:
+            return
+        result.ops.append({"op": "add", "path": frame.pointer, "value": value})
+        if len(frame.loc) == 1 and self._root_is_list:
+            self.state_items += 1
+
+    def _empty(self, frame: _Frame) -> Any:
+        """The JSON state of a value that just started."""
+        if frame.kind == "string":
+            return ""
+        if frame.kind == "array":
+            return []
+        node = frame.node
+        if self.has_states and isinstance(node, ModelNode) and isinstance(frame, _ContainerFrame):
+            return {k: dict(v) for k, v in node.pending_states.items()} if frame.structured else {}
+        return {}
+
+    def _parent_in_state(self, index: int) -> bool:
+        """Whether the parent of the frame at ``index`` is in the state (the root's is)."""
+        return index == 0 or self.stack[index - 1].in_state
+
     def _on_start(self, ev: ValueStart, result: BuildResult) -> None:
         path = ev.path
+        loc = self._user_loc(path)
         if self.stack:
             parent = self.stack[-1]
             key = path[-1]
-            node = parent.child_node(key) if isinstance(parent, _ContainerFrame) else ANY
             if isinstance(parent, _ContainerFrame):
+                if parent.candidates is not None:
+                    self._narrow_by_key(parent, key, loc)
+                    if not parent.in_state:
+                        self._reveal(len(self.stack) - 1, result)
                 if parent.structured:
-                    parent.node.check_child(key, self._user_loc(path))
+                    parent.node.check_child(key, loc)
                 parent.open_key = key
+                node = parent.child_node(key)
+            else:
+                node = ANY
             pointer: str | None = (
                 "" if parent.pointer is None else parent.pointer + "/" + _escape(key)
             )
+            if (
+                node.policy.with_state
+                and pointer
+                and isinstance(parent, _ContainerFrame)
+                and parent.structured
+                and isinstance(parent.node, ModelNode)
+            ):
+                state_pointer, pointer = pointer, f"{pointer}/value"
+                if parent.in_state:
+                    result.ops.append(
+                        {"op": "replace", "path": state_pointer + "/state", "value": "streaming"}
+                    )
+            else:
+                state_pointer = None
         else:
             node = self.plan
             pointer = None if self._prefix else ""
-        if isinstance(node, NullableNode):
-            node = node.inner if ev.kind != "literal" else node
-        loc = self._user_loc(path)
-        n_ops = len(result.ops)
+            state_pointer = None
+        node, candidates = _resolve(node, ev.kind, loc)
+        frame: _Frame
         if ev.kind in ("object", "array"):
-            frame: _Frame = _ContainerFrame(node, path, loc, pointer, ev.kind)
-            if pointer is not None:
-                result.ops.append(
-                    {"op": "add", "path": pointer, "value": {} if ev.kind == "object" else []}
-                )
+            frame = _ContainerFrame(node, path, loc, pointer, ev.kind)
+            if candidates is not None:
+                frame.retype(node, candidates)
         elif ev.kind == "string":
             frame = _StringFrame(node, path, loc, pointer, ev.kind)
-            if pointer is not None and node.shows_partial_string:
-                result.ops.append({"op": "add", "path": pointer, "value": ""})
         else:
             frame = _Frame(node, path, loc, pointer, ev.kind)
-        if len(result.ops) > n_ops and len(loc) == 1 and self._root_is_list:
-            self.state_items += 1
+        frame.state_pointer = state_pointer
         self.stack.append(frame)
+        if frame.pointer is None:
+            frame.in_state = True  # the wrapper: its child, the user's root, may be added
+        elif (
+            self._parent_in_state(len(self.stack) - 1)
+            and frame.displays_open()
+            and frame.shown(None)
+        ):
+            self._add(frame, self._empty(frame), result)
 
     def _on_delta(self, ev: StringDelta, result: BuildResult) -> None:
-        frame = self.stack[-1]
+        stack = self.stack
+        frame = stack[-1]
         assert isinstance(frame, _StringFrame)
         frame.grow(ev.text)
-        node = frame.node
-        if node.shows_partial_string and frame.pointer is not None:
+        if frame.in_state:
             result.ops.append({"op": "append", "path": frame.pointer, "value": ev.text})
+            node = frame.node
+            if node is not ANY:
+                node.check_string(frame.length, frame.text, frame.loc)
+                if node.policy.checks:
+                    node.run_checks(frame.text(), frame.loc)
+            return  # its parent is in the state and decided: nothing else can change
+        node = frame.node
         if node is not ANY:
             node.check_string(frame.length, frame.text, frame.loc)
+            if node.policy.checks:
+                node.run_checks(frame.text(), frame.loc)
+        if len(stack) > 1:
+            parent = stack[-2]
+            assert isinstance(parent, _ContainerFrame)
+            if parent.candidates is not None:
+                self._narrow_by_prefix(parent, frame)
+            if not parent.in_state:
+                self._reveal(len(stack) - 2, result)
 
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
         node = frame.node
-        if isinstance(frame, _ContainerFrame):
-            if frame.structured:
-                validated, handoff = node.complete((frame.validated, frame.handoff), frame.loc)
-            else:
-                validated, handoff = node.complete(ev.value, frame.loc)
-            if (
-                frame.pointer is not None
-                and isinstance(node, ModelNode)
-                and not isinstance(node, WrapperNode)
-            ):
-                dumped = validated.model_dump(mode="json", by_alias=True)
-                if dumped != ev.value:
+        parent = self.stack[-1] if self.stack else None
+        assert parent is None or isinstance(parent, _ContainerFrame)
+        key = ev.path[-1] if parent is not None else None
+        in_model = parent is not None and parent.model_fields
+        frame_is_model = isinstance(frame, _ContainerFrame) and frame.model_fields
+        if isinstance(frame, _ContainerFrame) and frame.structured:
+            validated, handoff = node.complete(frame.built(ev.value), frame.loc, self.context)
+        elif in_model:  # a field's JSON value its node did not build: its model validates it
+            validated, handoff = UNBUILT, ev.value
+        else:
+            validated, handoff = node.complete(ev.value, frame.loc, self.context)
+        final = True
+        built = validated
+        if in_model:
+            assert parent is not None and key is not None
+            assert isinstance(parent.node, ModelNode)
+            validated, final = parent.node.finish_field(
+                parent.final, key, ev.value, validated, frame.loc, self.context
+            )
+        if node.policy.checks:
+            node.run_checks(validated, frame.loc)
+        shown = self._parent_in_state(len(self.stack))  # the frame's index before the pop
+        if frame.pointer is not None and shown:
+            if not final and node.policy.done:  # not final yet: its model will add it
+                assert parent is not None
+                parent.withheld = True
+            elif not frame.in_state:  # a leaf, or a value hidden until now: add it whole
+                if isinstance(frame, _ContainerFrame):
+                    whole = self._json(node, handoff)
+                elif in_model and final:  # validated for good: its JSON form
+                    whole = self._json(node, validated)
+                else:
+                    whole = ev.value
+                self._add(frame, whole, result)
+            elif frame_is_model:
+                assert isinstance(frame, _ContainerFrame) and isinstance(node, ModelNode)
+                self._reconcile(frame, node, handoff, ev.value, result)
+            elif in_model and final and validated is not built:
+                # its validators made something else of it: the state shows what is final
+                dumped = self._json(node, validated)
+                if dumped != (ev.value if built is UNBUILT else self._json(node, built)):
                     result.ops.append({"op": "replace", "path": frame.pointer, "value": dumped})
-        else:
-            validated, handoff = node.complete(ev.value, frame.loc)
-            if frame.pointer is not None and not (
-                frame.kind == "string" and node.shows_partial_string
-            ):
-                result.ops.append({"op": "add", "path": frame.pointer, "value": ev.value})
-                if len(frame.loc) == 1 and self._root_is_list:
-                    self.state_items += 1
-        if self.stack:
-            parent = self.stack[-1]
-            assert isinstance(parent, _ContainerFrame)
-            parent.add(ev.path[-1], validated, handoff)
-            depth = len(frame.loc)
-            if frame.pointer is not None:
-                result.completed += 1
-                if depth == 1:
-                    result.root_children_completed += 1
-                    if self._root_is_list:
-                        self.completed_items.append(validated)
-                        result.items.append(
-                            ItemEvent(
-                                index=len(self.completed_items) - 1,
-                                item=validated,
-                                pointer=frame.pointer,
-                            )
-                        )
-        else:
+            if final:
+                self._set_state(frame, "done", result)
+        if parent is None:
             self.done = True
             self.final = validated
             self.final_handoff = handoff
+            return
+        assert key is not None
+        parent.add(key, validated, handoff)
+        if final and in_model:
+            parent.final[parent.node.fields[key][0]] = validated  # type: ignore[attr-defined]
+        if in_model and built is not UNBUILT:
+            parent.built_keys.add(key)
+        if parent.node.policy.checks and parent.structured and parent.kind == "array":
+            parent.node.run_checks(list(parent.validated), parent.loc)
+        if frame.pointer is not None and shown:
+            result.completed += 1
+            if len(frame.loc) == 1:
+                result.root_children_completed += 1
+        if frame.pointer is not None and len(frame.loc) == 1 and self._root_is_list:
+            self.completed_items.append(validated)
+            result.items.append(
+                ItemEvent(
+                    index=len(self.completed_items) - 1, item=validated, pointer=frame.pointer
+                )
+            )
+        if parent.candidates is not None and not isinstance(frame, _ContainerFrame):
+            self._narrow_by_value(parent, key, ev.value)
+        if not parent.in_state:
+            self._reveal(len(self.stack) - 1, result)
+
+    def _reconcile(
+        self, frame: _ContainerFrame, node: ModelNode, instance: Any, raw: Any, result: BuildResult
+    ) -> None:
+        """A model closed: make its JSON state pydantic's JSON form of the validated instance
+        (defaults, ignored extras, computed fields, values its validators changed).
+
+        Field by field, without dumping the models below it (each did this when it closed):
+        a whole dump per model would cost the depth of the tree, and pydantic refuses to
+        serialise deeper than 255 levels. Models with custom serialisers, WithState fields or
+        a withheld field take the whole dump."""
+        pointer = frame.pointer
+        assert pointer is not None
+        if self.has_states or frame.withheld or not node.plain_dump:
+            dumped = self._json(node, instance)
+            held = with_states(node, raw) if self.has_states else raw
+            if dumped != held or frame.withheld:
+                result.ops.append({"op": "replace", "path": pointer, "value": dumped})
+            return
+        ops = result.ops
+        seen = set()
+        for plan in node.plans.values():
+            key = plan.key
+            seen.add(key)
+            value = getattr(instance, plan.name)
+            here = f"{pointer}/{_escape(key)}"
+            received = next((k for k in node.keys_of(plan.name) if k in raw), None)
+            if received is None:  # a default: not in the document
+                ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
+                continue
+            if received != key:  # read by name, dumped by alias
+                ops.append({"op": "remove", "path": f"{pointer}/{_escape(received)}"})
+                ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
+                continue
+            shown = frame.validated.get(key, OMIT)
+            if key in frame.built_keys:
+                if value is not shown:  # a model validator replaced it
+                    ops.append(
+                        {"op": "replace", "path": here, "value": self._json(plan.node, value)}
+                    )
+                continue
+            state = self._json(plan.node, shown) if plan.name in frame.final else raw[key]
+            dumped = self._json(plan.node, value)
+            if dumped != state:
+                ops.append({"op": "replace", "path": here, "value": dumped})
+        extra = instance.__pydantic_extra__ or {}
+        for key in raw:
+            if key not in seen and key not in extra and key not in node.fields:
+                ops.append({"op": "remove", "path": f"{pointer}/{_escape(key)}"})
+        for name in type(instance).model_computed_fields:
+            value = self._json(ANY, getattr(instance, name))
+            ops.append({"op": "add", "path": f"{pointer}/{_escape(name)}", "value": value})
+
+    # --- unions -------------------------------------------------------------------------
+    def _narrow_by_key(self, frame: _ContainerFrame, key: PathItem, loc: Path) -> None:
+        """A key started in an undecided union object: drop the members that cannot take it,
+        and narrow to the one member that has every key so far, if only one does."""
+        node = frame.node
+        assert isinstance(node, UnionNode) and frame.candidates is not None
+        if node.tag_key is not None:
+            return  # a discriminated union: only the tag decides
+        keep = []
+        for member in frame.candidates:
+            try:
+                member.check_child(key, loc)
+                keep.append(member)
+            except StreamValidationError as exc:
+                frame.union_errors.extend(relabel(exc, frame.loc, member))
+        self._settle(frame, keep, [*frame.handoff, key])
+
+    def _narrow_by_prefix(self, frame: _ContainerFrame, child: _StringFrame) -> None:
+        """A string in an undecided union object grew: drop the members whose field rejects
+        the prefix (a ``Literal`` no longer possible, a ``max_length`` passed)."""
+        node = frame.node
+        assert isinstance(node, UnionNode) and frame.candidates is not None
+        if node.tag_key is not None:
+            return
+        key = frame.open_key
+        assert key is not None
+        keep = []
+        for member in frame.candidates:
+            sub = member.child(key)
+            try:
+                if sub.accepts_kind("string"):
+                    sub.check_string(child.length, child.text, child.loc)
+                else:
+                    raise kind_error(sub, "string", child.loc)
+                keep.append(member)
+            except StreamValidationError as exc:
+                frame.union_errors.extend(relabel(exc, frame.loc, member))
+        if self._settle(frame, keep, [*frame.handoff, key]) and frame.candidates is None:
+            child.node, _ = _resolve(frame.child_node(key), "string", child.loc)
+
+    def _narrow_by_value(self, frame: _ContainerFrame, key: PathItem, value: Any) -> None:
+        """A scalar completed in an undecided union object: the discriminator names the
+        member; otherwise drop the members whose field rejects the value."""
+        node = frame.node
+        assert isinstance(node, UnionNode) and frame.candidates is not None
+        if node.tag_key is not None:
+            if key == node.tag_key:
+                branch = node.branch(value)
+                assert branch is not None  # the tag node validated it
+                self._settle(frame, [branch], [])
+            return
+        keep = []
+        for member in frame.candidates:
+            try:
+                member.child(key).validate_raw(value, (*frame.loc, key), self.context)
+                keep.append(member)
+            except StreamValidationError as exc:
+                frame.union_errors.extend(relabel(exc, frame.loc, member))
+        self._settle(frame, keep, list(frame.handoff))
+
+    def _settle(self, frame: _ContainerFrame, keep: list[Node], keys: list[Any]) -> bool:
+        """Keep ``keep`` as the candidates; narrow if one is left, or if only one names every
+        key seen. Fails fast when none is left. Returns whether the frame narrowed."""
+        if not keep:
+            raise StreamValidationError(frame.union_errors)
+        frame.retype(frame.node, keep)
+        named = [m for m in keep if all(has_key(m, k) for k in keys)]
+        if len(keep) == 1 or len(named) == 1:
+            self._decide(frame, keep[0] if len(keep) == 1 else named[0])
+            return True
+        return False
+
+    def _decide(self, frame: _ContainerFrame, member: Node) -> None:
+        """Narrow a union object to ``member``: validate what already completed through the
+        member's fields (each value once; nothing of it was validated before)."""
+        if isinstance(member, UnionNode):  # a union inside a union: keep narrowing there
+            frame.retype(member, frame.candidates)
+            tag = member.tag_key
+            if tag is not None and tag in frame.handoff:
+                branch = member.branch(frame.handoff[tag])
+                if branch is None:
+                    raise kind_error(member, "object", frame.loc)
+                self._decide(frame, branch)
+            else:
+                self._settle(frame, member.for_kind("object"), list(frame.handoff))
+            return
+        frame.retype(member)
+        if not frame.structured:
+            return
+        for key, raw in list(frame.handoff.items()):
+            loc = (*frame.loc, key)
+            member.check_child(key, loc)
+            node = member.child(key)
+            built: Any = UNBUILT
+            if node.container_kind() is not None or node.holds_models:
+                built = node.validate_raw(raw, loc, self.context)  # whole, validated once
+            if frame.model_fields:
+                assert isinstance(member, ModelNode)
+                value, final = member.finish_field(frame.final, key, raw, built, loc, self.context)
+                if final:
+                    frame.final[member.fields[key][0]] = value
+                if built is not UNBUILT:
+                    frame.built_keys.add(key)
+            elif built is UNBUILT:
+                value = node.complete(raw, loc, self.context)[0]
+            else:
+                value = built
+            frame.validated[key] = value
+            frame.handoff[key] = value if node.holds_models else raw
+
+    # --- revealing ----------------------------------------------------------------------
+    def _reveal(self, index: int, result: BuildResult) -> None:
+        """If the hidden frame at ``index`` may now be shown, add it to the state whole."""
+        frame = self.stack[index]
+        if frame.in_state or not self._parent_in_state(index):
+            return
+        open_frame = self.stack[index + 1] if index + 1 < len(self.stack) else None
+        if frame.displays_open() and frame.shown(open_frame):
+            self._add(frame, self._open_state(index), result)
+
+    def _open_state(self, index: int) -> Any:
+        """The JSON state of the open frame at ``index``, marking what it holds as in it."""
+        frame = self.stack[index]
+        frame.in_state = True
+        if isinstance(frame, _StringFrame):
+            return frame.text()
+        assert isinstance(frame, _ContainerFrame)
+        if frame.kind == "array":
+            out: Any = [self._json(frame.child_node(i), h) for i, h in enumerate(frame.handoff)]
+        else:
+            out = self._empty(frame)
+            for key, h in frame.handoff.items():
+                sub = frame.child_node(key)
+                value = self._json(sub, h)
+                stated = self.has_states and frame.structured and sub.policy.with_state
+                out[key] = {"value": value, "state": "done"} if stated else value
+        child = self.stack[index + 1] if index + 1 < len(self.stack) else None
+        if child is not None:
+            grandchild = self.stack[index + 2] if index + 2 < len(self.stack) else None
+            shown = child.displays_open() and child.shown(grandchild)
+            value = self._open_state(index + 1) if shown else None
+            if child.state_pointer is not None:
+                out[frame.open_key] = {"value": value, "state": "streaming"}
+            elif not shown:
+                pass
+            elif frame.kind == "object":
+                out[frame.open_key] = value
+            else:
+                out.append(value)
+        return out
 
     # --- snapshots ----------------------------------------------------------------------
     def snapshot(self) -> Any:
@@ -263,10 +706,30 @@ class PartialBuilder:
         if self.done:
             return self.final
         shown: Any = OMIT
+        open_frame: _Frame | None = None
         for frame in reversed(self.stack):
             if frame.pointer is None:  # the wrapper: its open child is the user's root
                 if isinstance(frame, _ContainerFrame) and self.wrapper_key in frame.validated:
                     return frame.validated[self.wrapper_key]
                 break
-            shown = frame.display(shown)
+            shown = frame.display(shown, open_frame)
+            open_frame = frame
         return None if shown is OMIT else shown
+
+    def snapshot_cost(self) -> int:
+        """What building a snapshot costs beyond a small one, in characters: the open string
+        past 4 KiB, plus 64 per open level past 32."""
+        stack = self.stack
+        depth = len(stack)
+        cost = 64 * (depth - 32) if depth > 32 else 0
+        top = stack[-1] if depth else None
+        if top.__class__ is _StringFrame and top.length > 4096:  # type: ignore[union-attr]
+            cost += top.length - 4096  # type: ignore[union-attr]
+        return cost
+
+    def state(self, path: Path) -> FieldState:
+        """``"done"``, ``"streaming"`` (started, open) or ``"pending"`` for a wire path."""
+        for frame in self.stack:
+            if frame.path == path:
+                return "streaming"
+        return "pending"

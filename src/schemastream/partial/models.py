@@ -8,7 +8,8 @@ A snapshot mixes two kinds of objects:
   with ``model_construct`` (no validation, no validators run). Fields that have not arrived
   are ``None``; a plain string field may hold the text written so far.
 
-``is_complete(obj)`` and ``is_complete(obj, "field")`` tell them apart.
+``is_complete(obj)`` and ``is_complete(obj, "field")`` tell them apart;
+``field_state(obj, "field")`` says ``"pending"``, ``"streaming"`` or ``"done"``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, create_model
+
+from ..policies import FieldState
 
 T = TypeVar("T")
 
@@ -27,17 +30,29 @@ class PartialModel(BaseModel):
     __schemastream_model__: ClassVar[type[BaseModel]]
     __schemastream_empty__: ClassVar[dict[str, Any]] = {}
     _ss_complete: frozenset[str] = PrivateAttr(default=frozenset())
+    _ss_open: str | None = PrivateAttr(default=None)
 
     def is_complete(self, field: str | None = None) -> bool:
         """``False`` for the object itself; for a field, ``True`` once its value is final."""
         return False if field is None else field in self._ss_complete
+
+    def field_state(self, field: str) -> FieldState:
+        """``"done"`` (final, validated), ``"streaming"`` (being written, shown or not) or
+        ``"pending"`` (not started)."""
+        if field not in type(self).model_fields:
+            raise AttributeError(f"{type(self).__name__} has no field {field!r}")
+        if field in self._ss_complete:
+            return "done"
+        return "streaming" if field == self._ss_open else "pending"
 
     @property
     def completed_fields(self) -> frozenset[str]:
         return self._ss_complete
 
     @classmethod
-    def build(cls, fields: dict[str, Any], complete: frozenset[str]) -> PartialModel:
+    def build(
+        cls, fields: dict[str, Any], complete: frozenset[str], open_field: str | None = None
+    ) -> PartialModel:
         # What ``model_construct`` does, minus its per-call generality: this runs once per
         # snapshot for every open object, so it is on the hot path.
         obj = cls.__new__(cls)
@@ -46,7 +61,9 @@ class PartialModel(BaseModel):
         object.__setattr__(obj, "__dict__", values)
         object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
         object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", {"_ss_complete": complete})
+        object.__setattr__(
+            obj, "__pydantic_private__", {"_ss_complete": complete, "_ss_open": open_field}
+        )
         return obj
 
 
@@ -84,6 +101,24 @@ def is_complete(obj: Any, field: str | None = None) -> bool:
     if isinstance(obj, (list, tuple)) and field is None:
         return all(is_complete(x) for x in obj)
     return True
+
+
+def field_state(obj: Any, field: str) -> FieldState:
+    """The state of ``obj``'s ``field`` in a snapshot: ``"pending"`` (not started),
+    ``"streaming"`` (being written) or ``"done"`` (final and validated).
+
+    Instances of the user's models are complete (every field ``"done"``); ``None`` (an object
+    a display policy or an undecided union still hides) has every field ``"pending"``.
+    """
+    if isinstance(obj, PartialModel):
+        return obj.field_state(field)
+    if isinstance(obj, BaseModel):
+        if field not in type(obj).model_fields:
+            raise AttributeError(f"{type(obj).__name__} has no field {field!r}")
+        return "done"
+    if obj is None:
+        return "pending"
+    raise TypeError(f"field_state() takes a model instance from a snapshot, not {type(obj)!r}")
 
 
 class _PartialMarker:

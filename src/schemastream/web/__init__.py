@@ -23,6 +23,19 @@ Needs the ``web`` extra (``pip install 'schemastream[web]'``)::
     store = RedisStore("redis://localhost:6379/0")      # or MemoryStore() / the default
     return sse_response(stream, resumable=True, store=store, owner=user_id)
 
+    @app.post("/agent")                          # an AG-UI agent (HttpAgent, CopilotKit)
+    async def agent(request: Request):
+        run_input = await request.json()
+        return ag_ui_response(client.responses.stream(...), run_input)   # needs the ag-ui extra
+
+    @app.post("/object")                         # Vercel AI SDK: useObject ...
+    async def obj():
+        return text_stream_response(client.responses.stream(...))
+
+    @app.post("/chat")                           # ... and useChat (a data-object part)
+    async def chat():
+        return ui_message_stream_response(client.responses.stream(...))
+
 Wire format: see :mod:`schemastream.web.encoder`; ops: :mod:`schemastream.patch`.
 """
 
@@ -31,20 +44,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .agui import AGUIResponse, ag_ui_response
 from .encoder import WireEncoder, WireMessage, error_payload, format_sse
 from .redis_store import RedisStore
 from .resumable import ResumableEventStreamResponse, cancel_stream
-from .sse import EventStreamResponse, sse_response
+from .sse import AbortResponse, EventStreamResponse, PumpedResponse, sse_response
 from .stores import MemoryStore, StreamInfo, StreamStore
+from .vercel import (
+    TextStreamResponse,
+    UIMessageStreamResponse,
+    text_stream_response,
+    ui_message_stream_response,
+)
 from .ws import websocket_stream
 
 __all__ = [
+    "AGUIResponse",
+    "AbortResponse",
     "EventStreamResponse",
     "MemoryStore",
+    "PumpedResponse",
     "RedisStore",
     "ResumableEventStreamResponse",
     "StreamInfo",
     "StreamStore",
+    "ag_ui_response",
     "cancel_stream",
     "WireEncoder",
     "WireMessage",
@@ -54,6 +78,10 @@ __all__ = [
     "js_source",
     "sse_response",
     "static_route",
+    "text_stream_response",
+    "TextStreamResponse",
+    "ui_message_stream_response",
+    "UIMessageStreamResponse",
     "websocket_stream",
 ]
 

@@ -30,7 +30,12 @@ _CLOSE_WAIT = 2.0  # seconds to wait for a stream's close() before giving up on 
 
 def _events_of(stream: Any) -> Any:
     events = getattr(stream, "events", None)
-    return events() if callable(events) else stream
+    if not callable(events):
+        return stream
+    # the wire carries patch ops only: no snapshots to build (flat cost per character)
+    if "partials" in inspect.signature(events).parameters:
+        return events(partials=False)
+    return events()
 
 
 def _is_async(stream: Any, source: Any) -> bool:

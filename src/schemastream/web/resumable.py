@@ -37,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._pump import EventPump, Heartbeat, message_batches
 from .encoder import WireEncoder, WireMessage, format_sse, to_json_bytes
+from .sse import EventStreamResponse
 from .stores import Entry, MemoryStore, StreamInfo, StreamStore
 
 __all__ = [
@@ -220,10 +221,13 @@ def _generating_here(stream_id: str) -> bool:
     return task is not None and not task.done()
 
 
-class ResumableEventStreamResponse(Response):
-    """``text/event-stream`` response for a resumable stream; see the module docstring."""
+class ResumableEventStreamResponse(EventStreamResponse):
+    """``text/event-stream`` response for a resumable stream; see the module docstring.
 
-    media_type = "text/event-stream"
+    Shares :class:`~.sse.PumpedResponse`'s headers and writing; the generation is pumped by the
+    same :class:`~._pump.EventPump` and :func:`~._pump.message_batches`, but into the store,
+    and every response (first or resume) reads the frames back from there.
+    """
 
     def __init__(
         self,
@@ -243,7 +247,14 @@ class ResumableEventStreamResponse(Response):
     ) -> None:
         if not 0 < lease <= 5:
             raise ValueError("lease must be more than 0 and at most 5 seconds")
-        self.stream = stream
+        super().__init__(
+            stream,
+            rfc6902=rfc6902,
+            heartbeat=heartbeat,
+            coalesce=coalesce,
+            status_code=status_code,
+            headers={**(headers or {}), RESUMABLE_HEADER: "1"},
+        )
         self.store = store if store is not None else default_store()
         self.owner = owner
         self.authorize = authorize
@@ -254,18 +265,6 @@ class ResumableEventStreamResponse(Response):
             "total_ttl": total_ttl,
             "lease": lease,
         }
-        self.heartbeat = heartbeat
-        self.status_code = status_code
-        self.background = None
-        from .sse import _HEADERS
-
-        merged = dict(_HEADERS)
-        merged.update({k.lower(): v for k, v in (headers or {}).items()})
-        merged["content-type"] = "text/event-stream; charset=utf-8"
-        merged[RESUMABLE_HEADER] = "1"
-        self.init_headers(merged)
-        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        self.body = b""
         self.stream_id: str | None = None  # set once the request is served
 
     async def _allowed(self, request: Request, info: StreamInfo) -> bool:
@@ -314,14 +313,12 @@ class ResumableEventStreamResponse(Response):
         await self._serve(parsed[0], parsed[1], receive, send)
 
     async def _send_only(self, send: Send, frame: bytes) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        await send({"type": "http.response.body", "body": frame, "more_body": False})
+        await self._write(send, frame)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _serve(self, stream_id: str, after: int, receive: Receive, send: Send) -> None:
         sender = asyncio.ensure_future(self._send_frames(stream_id, after, send))
-        watcher = asyncio.ensure_future(_watch_disconnect(receive))
+        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         try:
             await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -336,9 +333,7 @@ class ResumableEventStreamResponse(Response):
                 raise exc
 
     async def _send_frames(self, stream_id: str, after: int, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
+        await self._start(send)
         loop = asyncio.get_running_loop()
         beat = self.heartbeat if self.heartbeat and self.heartbeat > 0 else None
         poll = min(_POLL, beat) if beat else _POLL
@@ -356,8 +351,7 @@ class ResumableEventStreamResponse(Response):
                 break
             if entries:
                 after = entries[-1].n
-                body = b"".join(e.frame for e in entries)
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+                await self._write(send, b"".join(e.frame for e in entries))
                 last_write = loop.time()
                 if entries[-1].last:
                     break
@@ -382,19 +376,9 @@ class ResumableEventStreamResponse(Response):
                 await self._write(send, INTERRUPTED)
                 break
             if beat and loop.time() - last_write >= beat:
-                await self._write(send, b": ping\n\n")
+                await self._write(send, self.render_heartbeat())
                 last_write = loop.time()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _write(self, send: Send, body: bytes) -> None:
-        await send({"type": "http.response.body", "body": body, "more_body": True})
-
-
-async def _watch_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
 
 
 async def cancel_stream(store: StreamStore, event_id: str) -> bool:

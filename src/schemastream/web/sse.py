@@ -18,24 +18,34 @@ if TYPE_CHECKING:
     from .resumable import Authorize
     from .stores import StreamStore
 
-__all__ = ["EventStreamResponse", "sse_response"]
-
-_HEADERS = {
-    "cache-control": "no-cache",
-    "x-accel-buffering": "no",
-    "connection": "keep-alive",
-}
+__all__ = ["AbortResponse", "EventStreamResponse", "PumpedResponse", "sse_response"]
 
 
-class EventStreamResponse(Response):
-    """``text/event-stream`` response that delivers a stream's events (see :mod:`.encoder`).
+class AbortResponse(Exception):
+    """Raised by :meth:`PumpedResponse.render_batch` to end the response without finishing its body
+    (the connection is cut, so the client's read fails instead of seeing a clean end)."""
 
-    Runs the stream off the event loop when it is sync, sends ``: ping`` comments while
-    the model is silent, and closes the stream (so the upstream model request) as soon as
-    the client disconnects or the response ends for any reason.
+
+class PumpedResponse(Response):
+    """A streaming response fed by a stream's events: the stream runs off the event loop when
+    it is sync, its events are encoded into wire messages (:class:`~.encoder.WireEncoder`,
+    coalesced by :func:`~._pump.message_batches`), and the stream (so the upstream model
+    request) is closed as soon as the client disconnects or the response ends for any reason.
+
+    Subclasses say how a batch of wire messages is written (:meth:`render_batch`); this is how SSE,
+    AG-UI and the Vercel AI SDK protocols share one delivery path.
     """
 
     media_type = "text/event-stream"
+    content_type = "text/event-stream; charset=utf-8"
+    base_headers: Mapping[str, str] = {
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+        "connection": "keep-alive",
+    }
+    #: send the status line at once (SSE) or only with the first body bytes (so a failure
+    #: before anything was written can still become an HTTP error status)
+    eager_start = True
 
     def __init__(
         self,
@@ -54,7 +64,7 @@ class EventStreamResponse(Response):
         self.coalesce = coalesce
         self.status_code = status_code
         self.background = background
-        merged = dict(_HEADERS)
+        merged = dict(self.base_headers)
         merged.update({k.lower(): v for k, v in (headers or {}).items()})
         self.init_headers(merged)
         self.body = b""
@@ -62,21 +72,42 @@ class EventStreamResponse(Response):
         self.messages: list[WireMessage] = []  # kept only when record=True (tests, bench)
         self.record = False
         self.disconnected = False
+        self.aborted = False
+        self._started = False
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         super().init_headers(headers)
-        self.raw_headers = [(k, v) for k, v in self.raw_headers if k.lower() != b"content-length"]
+        ctype = self.content_type.encode()
+        self.raw_headers = [
+            (k, ctype if k == b"content-type" else v)
+            for k, v in self.raw_headers
+            if k.lower() != b"content-length"
+        ]
         if not any(k == b"content-type" for k, _ in self.raw_headers):
-            self.raw_headers.append((b"content-type", b"text/event-stream; charset=utf-8"))
-        else:
-            self.raw_headers = [
-                (k, b"text/event-stream; charset=utf-8" if k == b"content-type" else v)
-                for k, v in self.raw_headers
-            ]
+            self.raw_headers.append((b"content-type", ctype))
 
+    # -- what subclasses write ---------------------------------------------------------------
+    def render_batch(self, batch: list[WireMessage], encoder: WireEncoder) -> bytes:
+        """Body bytes for a batch of wire messages (``encoder.sent_state`` is the state after
+        it). Raise :class:`AbortResponse` to cut the connection instead."""
+        return b"".join(format_sse(m) for m in batch)
+
+    def render_heartbeat(self) -> bytes:
+        return b": ping\n\n"
+
+    def render_end(self) -> bytes:
+        """Bytes after the last batch (the body then ends cleanly)."""
+        return b""
+
+    def early_error(self, batch: list[WireMessage]) -> Response | None:
+        """With ``eager_start = False``: a plain response for a stream that failed before any
+        body bytes were written (``None`` to write the batch as usual)."""
+        return None
+
+    # -- delivery ----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pump = EventPump(self.stream)
-        sender = asyncio.ensure_future(self._send_events(pump, send))
+        sender = asyncio.ensure_future(self._send_events(pump, scope, receive, send))
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         try:
             await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -91,7 +122,7 @@ class EventStreamResponse(Response):
             exc = sender.exception()
             if exc is not None and not isinstance(exc, OSError):
                 raise exc
-        if self.background is not None and not self.disconnected:
+        if self.background is not None and not self.disconnected and not self.aborted:
             await self.background()
 
     async def _watch_disconnect(self, receive: Receive) -> None:
@@ -101,25 +132,68 @@ class EventStreamResponse(Response):
                 self.disconnected = True
                 return
 
-    async def _send_events(self, pump: EventPump, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
+    async def _start(self, send: Send) -> None:
+        if not self._started:
+            self._started = True
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+
+    async def _send_events(
+        self, pump: EventPump, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if self.eager_start:
+            await self._start(send)
         pump.start()
         encoder = WireEncoder(rfc6902=self.rfc6902)
         batches = message_batches(pump, encoder, heartbeat=self.heartbeat, coalesce=self.coalesce)
         async for batch in batches:
             if isinstance(batch, Heartbeat):
-                await self._write(send, b": ping\n\n")
+                ping = self.render_heartbeat()
+                if ping and self._started:
+                    await self._write(send, ping)
                 continue
             if self.record:
                 self.messages.extend(batch)
-            await self._write(send, b"".join(format_sse(m) for m in batch))
+            if not self._started:
+                early = self.early_error(batch)
+                if early is not None:
+                    self._started = True
+                    await early(scope, receive, send)
+                    return
+            try:
+                body = self.render_batch(batch, encoder)
+            except AbortResponse:
+                # Returning without the final body message makes the server cut the
+                # connection: the client's read fails (no clean end to mistake for a result).
+                self.aborted = True
+                await self._start(send)
+                return
+            if body:
+                await self._write(send, body)
+        await self._start(send)
+        tail = self.render_end()
+        if tail:
+            await self._write(send, tail)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _write(self, send: Send, body: bytes) -> None:
+        await self._start(send)
         self.bytes_sent += len(body)
         await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+class EventStreamResponse(PumpedResponse):
+    """``text/event-stream`` response that delivers a stream's events (see :mod:`.encoder`).
+
+    Runs the stream off the event loop when it is sync, sends ``: ping`` comments while
+    the model is silent, and closes the stream (so the upstream model request) as soon as
+    the client disconnects or the response ends for any reason.
+    """
 
 
 def sse_response(

@@ -1,53 +1,23 @@
-// schemastream.js -- browser client for schemastream's SSE / WebSocket endpoints.
-// Dependency-free ES module. Served by `schemastream.web.static_route()`.
-//
-//   import { subscribe } from "/schemastream.js";
-//   const handle = subscribe("/ideas", {
-//     method: "POST", body: { topic: "snacks" },          // objects are sent as JSON
-//     transport: "sse",                                    // or "ws"
-//     onState(state, ops) {}, onItem(index, value, pointer) {}, onFinal(value) {},
-//     onError({ type, message, errors }) {}, onRestart(attempt) {},
-//   });
-//   (over "ws" the body is sent as the socket's first message; the endpoint reads it with
-//   `await websocket.receive_json()` before calling `websocket_stream`)
-//   handle.cancel();          // aborts the fetch / sends {"type":"cancel"} over the socket
-//   await handle.done;        // resolves with "final" | "error" | "cancelled" | "closed"
-//
-// Events (see schemastream.web.encoder): patch {ops}, item {index, pointer}, final {ops},
-// error {type, message, errors?}, restart {attempt}. Ops are RFC 6902 add/replace/remove
-// (+test) plus {"op": "append", path, value}: the string at `path` grows by `value` (or the
-// array at `path` grows by the elements of `value`).
-// Resuming: only when the response says `x-schemastream-resumable: 1` (sse_response(...,
-// resumable=True)) does the client reconnect by itself: after a dropped connection it repeats
-// the request with `Last-Event-ID` (a few tries, backing off), and after a page reload
-// `pendingStream(url, options)` tells the page a stream of this request was running: calling
-// `subscribe` with the same request replays it from the start (`Last-Event-ID: <id>:0`; the
-// stream id is kept in sessionStorage until final/error). cancel() then also asks the server
-// to stop the generation. Other endpoints are never retried: a model call must not silently
-// run twice.
+// schemastream.js -- built from js/src/schemastream.js by js/build.mjs (esbuild); do not edit.
 
-/** Unescape one RFC 6901 token. */
+
+// src/schemastream.js
 function unescapeToken(t) {
   return t.replace(/~1/g, "/").replace(/~0/g, "~");
 }
-
-/** Parse a JSON Pointer into tokens ("" -> []). */
-export function parsePointer(pointer) {
+function parsePointer(pointer) {
   if (pointer === "") return [];
   if (pointer[0] !== "/") throw new Error(`invalid JSON pointer ${JSON.stringify(pointer)}`);
   return pointer.slice(1).split("/").map(unescapeToken);
 }
-
-/** The value at `pointer` in `doc` (undefined if missing). */
-export function getPointer(doc, pointer) {
+function getPointer(doc, pointer) {
   let node = doc;
   for (const t of parsePointer(pointer)) {
-    if (node === null || typeof node !== "object") return undefined;
-    node = Array.isArray(node) ? node[Number(t)] : Object.prototype.hasOwnProperty.call(node, t) ? node[t] : undefined;
+    if (node === null || typeof node !== "object") return void 0;
+    node = Array.isArray(node) ? node[Number(t)] : Object.prototype.hasOwnProperty.call(node, t) ? node[t] : void 0;
   }
   return node;
 }
-
 function listIndex(token, length, allowEnd, path) {
   if (allowEnd && token === "-") return length;
   if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new Error(`invalid array index in ${path}`);
@@ -55,7 +25,6 @@ function listIndex(token, length, allowEnd, path) {
   if (i > (allowEnd ? length : length - 1)) throw new Error(`array index out of range in ${path}`);
   return i;
 }
-
 function jsonEqual(a, b) {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
@@ -64,7 +33,6 @@ function jsonEqual(a, b) {
   if (ka.length !== kb.length) return false;
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k], b[k]));
 }
-
 function setIn(node, tokens, depth, op, path) {
   const kind = op.op;
   if (depth === tokens.length) {
@@ -108,12 +76,7 @@ function setIn(node, tokens, depth, op, path) {
   }
   throw new Error(`cannot descend into ${typeof node} at ${path}`);
 }
-
-/**
- * Apply ops to `state` and return the new state. `state` is not modified; unchanged
- * subtrees are shared with it (so `prev.items[0] === next.items[0]` when item 0 did not change).
- */
-export function applyPatch(state, ops) {
+function applyPatch(state, ops) {
   for (const op of ops) {
     if (op.op === "test") {
       if (!jsonEqual(getPointer(state, op.path), op.value)) throw new Error(`test failed at ${op.path}`);
@@ -124,13 +87,7 @@ export function applyPatch(state, ops) {
   }
   return state;
 }
-
-/**
- * Incremental SSE parser (WHATWG rules: CR, LF or CRLF line ends; `:` comments; a single
- * space after the colon is dropped; multi-line data joined with "\n"; dispatch on blank line).
- * feed(text) returns the complete events [{event, id, data}] found so far.
- */
-export class SSEParser {
+var SSEParser = class {
   constructor() {
     this.buffer = "";
     this.skipLF = false;
@@ -147,12 +104,11 @@ export class SSEParser {
     this.skipLF = false;
     this.buffer += text;
     const out = [];
-    for (;;) {
+    for (; ; ) {
       const m = /\r\n|\r|\n/.exec(this.buffer);
       if (!m) break;
       const line = this.buffer.slice(0, m.index);
       this.buffer = this.buffer.slice(m.index + m[0].length);
-      // A CR that ends the chunk may be the first half of a CRLF split across chunks.
       if (m[0] === "\r" && this.buffer === "") this.skipLF = true;
       this.line(line, out);
     }
@@ -177,79 +133,113 @@ export class SSEParser {
     } else if (field === "event") this.event = value;
     else if (field === "id" && !value.includes("\0")) this.lastEventId = value;
   }
-}
-
+};
 function toWebSocketURL(url) {
-  const u = new URL(url, globalThis.location ? globalThis.location.href : undefined);
+  const u = new URL(url, globalThis.location ? globalThis.location.href : void 0);
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";
   return u.toString();
 }
-
-// -- resumable streams (self-contained: the key, sessionStorage and the retry policy) ------
-const RESUME_PREFIX = "schemastream:resume:";
-const RESUME_TRIES = 5;
-
+var RESUME_PREFIX = "schemastream:resume:";
+var RESUME_TRIES = 5;
+function absoluteURL(url) {
+  return new URL(url, globalThis.location ? globalThis.location.href : void 0).toString();
+}
 function resumeKey(url, method, encodedBody) {
   const body = typeof encodedBody === "string" ? encodedBody : "";
-  return RESUME_PREFIX + method + " " + new URL(url, globalThis.location ? globalThis.location.href : undefined).toString() + " " + body;
+  return RESUME_PREFIX + method + " " + absoluteURL(url) + " " + body;
 }
-
 function storage() {
   try {
     return globalThis.sessionStorage || null;
   } catch {
-    return null; // storage disabled (privacy settings): resume after reload is off
+    return null;
   }
 }
-
+function readSaved(store, key) {
+  const raw = store ? store.getItem(key) : null;
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw);
+    return v && typeof v.id === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}
 function encodeBody(body) {
-  return body === undefined || body === null ? undefined : typeof body === "string" || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams ? body : JSON.stringify(body);
+  return body === void 0 || body === null ? void 0 : typeof body === "string" || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams ? body : JSON.stringify(body);
 }
-
 function methodOf(method, encodedBody) {
-  return method || (encodedBody !== undefined ? "POST" : "GET");
+  return method || (encodedBody !== void 0 ? "POST" : "GET");
 }
-
-/** Whether a resumable stream of this request (same url, method, body) was left running. */
-export function pendingStream(url, options = {}) {
+function pendingStream(url, options = {}) {
   const enc = encodeBody(options.body);
-  const store = storage();
-  return !!(store && store.getItem(resumeKey(url, methodOf(options.method, enc), enc)));
+  return readSaved(storage(), resumeKey(url, methodOf(options.method, enc), enc)) !== null;
 }
-
-/**
- * Subscribe to a schemastream endpoint. Returns {cancel(), done, state(), lastEventId()}.
- */
-export function subscribe(url, options = {}) {
+function pendingRequest(url, options = {}) {
+  const store = storage();
+  if (!store) return null;
+  const target = absoluteURL(url);
+  for (let i = 0; i < store.length; i++) {
+    const key = store.key(i);
+    if (!key || !key.startsWith(RESUME_PREFIX)) continue;
+    const rest = key.slice(RESUME_PREFIX.length);
+    const a = rest.indexOf(" ");
+    const b = rest.indexOf(" ", a + 1);
+    if (a < 0 || b < 0) continue;
+    const method = rest.slice(0, a);
+    if (rest.slice(a + 1, b) !== target || options.method && options.method !== method) continue;
+    const saved = readSaved(store, key);
+    if (!saved) continue;
+    const text = rest.slice(b + 1);
+    let body = text === "" ? void 0 : text;
+    if (saved.json && body !== void 0) {
+      try {
+        body = JSON.parse(body);
+      } catch {
+      }
+    }
+    return { method, body };
+  }
+  return null;
+}
+function subscribe(url, options = {}) {
   const {
     method,
     body,
     headers = {},
     transport = "sse",
-    onState = () => {},
-    onItem = () => {},
-    onFinal = () => {},
-    onError = () => {},
-    onRestart = () => {},
-    onEvent = () => {},
-    signal,
+    onState = () => {
+    },
+    onItem = () => {
+    },
+    onFinal = () => {
+    },
+    onError = () => {
+    },
+    onRestart = () => {
+    },
+    onReasoning = () => {
+    },
+    onEvent = () => {
+    },
+    signal
   } = options;
   let state = null;
+  let reasoning = "";
   let lastId = null;
   let finished = false;
   let resolveDone;
-  const done = new Promise((r) => (resolveDone = r));
+  const done = new Promise((r) => resolveDone = r);
   const finish = (how) => {
     if (!finished) {
       finished = true;
       resolveDone(how);
     }
   };
-
   const dispatch = (event, id, data) => {
     if (finished) return;
-    if (id !== undefined && id !== null && id !== "") lastId = /^[0-9]+$/.test(String(id)) ? Number(id) : String(id);
+    if (id !== void 0 && id !== null && id !== "") lastId = /^[0-9]+$/.test(String(id)) ? Number(id) : String(id);
     onEvent(event, data, lastId);
     try {
       if (event === "patch") {
@@ -265,8 +255,13 @@ export function subscribe(url, options = {}) {
       } else if (event === "error") {
         finish("error");
         onError(data);
+      } else if (event === "reasoning") {
+        const delta = typeof data.delta === "string" ? data.delta : null;
+        reasoning = delta !== null ? reasoning + delta : typeof data.text === "string" ? data.text : reasoning;
+        onReasoning(reasoning, delta !== null ? delta : reasoning);
       } else if (event === "restart") {
         state = null;
+        reasoning = "";
         onRestart(data.attempt, data);
         onState(state, []);
       }
@@ -275,18 +270,16 @@ export function subscribe(url, options = {}) {
       onError({ type: "client", message: String(err && err.message ? err.message : err) });
     }
   };
-
   const encodedBody = encodeBody(body);
-
   if (transport === "ws") {
     const ws = new WebSocket(toWebSocketURL(url));
-    let cancelled = false;
+    let cancelled2 = false;
     ws.onopen = () => {
-      if (cancelled) {
-        ws.close(1000);
+      if (cancelled2) {
+        ws.close(1e3);
         return;
       }
-      if (encodedBody !== undefined) ws.send(encodedBody);
+      if (encodedBody !== void 0) ws.send(encodedBody);
     };
     ws.onmessage = (msg) => {
       let parsed;
@@ -299,51 +292,51 @@ export function subscribe(url, options = {}) {
       dispatch(parsed.event, parsed.id, parsed.data);
     };
     ws.onerror = () => {
-      if (!finished && !cancelled) {
+      if (!finished && !cancelled2) {
         finish("error");
         onError({ type: "network", message: "the connection failed" });
       }
     };
     ws.onclose = () => {
-      if (!finished && !cancelled) {
+      if (!finished && !cancelled2) {
         finish("error");
         onError({ type: "network", message: "the connection closed before the result was complete" });
       }
-      finish(cancelled ? "cancelled" : "closed");
+      finish(cancelled2 ? "cancelled" : "closed");
     };
-    const cancel = () => {
+    const cancel2 = () => {
       if (finished) return;
-      cancelled = true;
+      cancelled2 = true;
       finish("cancelled");
       if (ws.readyState === WebSocket.OPEN) {
         ws.send(JSON.stringify({ type: "cancel" }));
-        ws.close(1000);
+        ws.close(1e3);
       } else if (ws.readyState === WebSocket.CONNECTING) {
-        // onopen closes it
       }
     };
-    if (signal) signal.addEventListener("abort", cancel);
-    return { cancel, done, state: () => state, lastEventId: () => lastId };
+    if (signal) signal.addEventListener("abort", cancel2);
+    return { cancel: cancel2, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
   }
-
   const controller = new AbortController();
   let cancelled = false;
   if (signal) signal.addEventListener("abort", () => controller.abort());
   const hdrs = Object.assign({ accept: "text/event-stream" }, headers);
-  if (encodedBody !== undefined && typeof encodedBody === "string" && typeof body !== "string" && !Object.keys(hdrs).some((k) => k.toLowerCase() === "content-type")) {
+  if (encodedBody !== void 0 && typeof encodedBody === "string" && typeof body !== "string" && !Object.keys(hdrs).some((k) => k.toLowerCase() === "content-type")) {
     hdrs["content-type"] = "application/json";
   }
   const httpMethod = methodOf(method, encodedBody);
   const store = storage();
   const key = resumeKey(url, httpMethod, encodedBody);
+  const sentAsJSON = typeof encodedBody === "string" && typeof body !== "string";
   let resumable = false;
   let savedSid = null;
-  let leaving = false; // the page is being unloaded (a reload): keep the stream id
-  if (globalThis.addEventListener) globalThis.addEventListener("pagehide", () => (leaving = true));
+  let leaving = false;
+  if (globalThis.addEventListener) globalThis.addEventListener("pagehide", () => leaving = true);
   done.then(() => {
     if (store && !leaving) store.removeItem(key);
   });
-  const saved = options.resume === false || !store ? null : store.getItem(key);
+  const savedEntry = options.resume === false ? null : readSaved(store, key);
+  const saved = savedEntry ? savedEntry.id : null;
   const attempt = async (lastEventId) => {
     const h = Object.assign({}, hdrs);
     if (lastEventId !== null) h["last-event-id"] = String(lastEventId);
@@ -353,7 +346,7 @@ export function subscribe(url, options = {}) {
     const parser = new SSEParser();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     try {
-      for (;;) {
+      for (; ; ) {
         const { value, done: eof } = await reader.read();
         if (eof) break;
         for (const ev of parser.feed(value)) {
@@ -366,7 +359,7 @@ export function subscribe(url, options = {}) {
           dispatch(ev.event, ev.id, data);
           if (resumable && store && !finished && typeof lastId === "string" && lastId.split(":")[0] !== savedSid) {
             savedSid = lastId.split(":")[0];
-            store.setItem(key, savedSid);
+            store.setItem(key, JSON.stringify({ id: savedSid, json: sentAsJSON }));
           }
         }
       }
@@ -375,12 +368,12 @@ export function subscribe(url, options = {}) {
     } finally {
       try {
         reader.releaseLock();
-      } catch {}
+      } catch {
+      }
     }
     return { response, dropped: !finished };
   };
   (async () => {
-    // after a reload the state is gone: replay the stored stream from its start
     let from = saved ? saved + ":0" : null;
     for (let tries = 0; ; tries++) {
       let result;
@@ -392,14 +385,16 @@ export function subscribe(url, options = {}) {
       if (finished || cancelled) break;
       const { response } = result;
       if (response && (!response.ok || !response.body)) {
-        finish("error");
         let message = `the server answered HTTP ${response.status}`;
         try {
           const text = await response.text();
           const parsed = JSON.parse(text);
           if (parsed && typeof parsed.detail === "string") message = parsed.detail;
           else if (parsed && typeof parsed.message === "string") message = parsed.message;
-        } catch {}
+        } catch {
+        }
+        if (finished) return;
+        finish("error");
         onError({ type: "http", status: response.status, message });
         return;
       }
@@ -411,7 +406,7 @@ export function subscribe(url, options = {}) {
         else onError({ type: "network", message: "the stream ended before the result was complete" });
         return;
       }
-      from = next; // a dropped connection: continue after the last event received
+      from = next;
       await new Promise((r) => setTimeout(r, 250 * 2 ** tries));
     }
     if (!finished) finish("cancelled");
@@ -422,11 +417,20 @@ export function subscribe(url, options = {}) {
     finish("cancelled");
     const known = typeof lastId === "string" ? lastId : saved ? saved + ":0" : null;
     if ((resumable || saved) && known !== null) {
-      // the generation outlives this connection: ask the server (any replica) to stop it
       const h = Object.assign({}, hdrs, { "last-event-id": known, "x-schemastream-cancel": "1" });
-      fetch(url, { method: httpMethod, headers: h, body: encodedBody, keepalive: true, cache: "no-store" }).catch(() => {});
+      fetch(url, { method: httpMethod, headers: h, body: encodedBody, keepalive: true, cache: "no-store" }).catch(() => {
+      });
     }
     controller.abort();
   };
-  return { cancel, done, state: () => state, lastEventId: () => lastId };
+  return { cancel, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
 }
+export {
+  SSEParser,
+  applyPatch,
+  getPointer,
+  parsePointer,
+  pendingRequest,
+  pendingStream,
+  subscribe
+};
