@@ -53,17 +53,18 @@ if (pendingStream("/ideas", request)) { log("reload-resume", null); start(); }
 
 
 class CutFirstResponse:
-    """ASGI wrapper: the first ``POST /ideas`` response dies after ``after`` body messages
+    """ASGI wrapper: the first response on ``path`` dies after ``after`` body messages
     (the server aborts the connection mid-body, as a dropped network does); later ones pass."""
 
-    def __init__(self, app: Any, after: int) -> None:
+    def __init__(self, app: Any, after: int, path: str = "/ideas") -> None:
         self.app = app
         self.after = after
+        self.path = path
         self.cut = False
         self.requests = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/ideas":
+        if scope["type"] != "http" or scope["path"] != self.path:
             return await self.app(scope, receive, send)
         self.requests += 1
         if self.cut:

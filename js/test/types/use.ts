@@ -31,3 +31,9 @@ if (pendingStream("/api/ideas", { method: "POST", body: { count: 3 } })) {
 }
 const id: EventId | null = sub.lastEventId();
 void id;
+
+function Resumable(): string {
+  const s = useSchemaStream<Idea[]>("/api/ideas/resumable", { method: "POST", resume: false });
+  return s.status;
+}
+void Resumable;
