@@ -63,7 +63,8 @@ def uninstrument() -> None:
 
 class Hooks:
     """Callbacks by name: ``request`` (the provider request, once per attempt), ``partial``
-    (each snapshot), ``item`` (each validated list item), ``restart`` (the
+    (each snapshot; built for the hook when the stream is read without snapshots, e.g.
+    ``events(partials=False)``, ``get_final_response()`` or the web transports), ``item`` (each validated list item), ``restart`` (the
     :class:`~schemastream.events.RestartEvent`), ``error`` (the exception), ``final`` (the value).
     A hook that raises is logged and skipped: observing must not break the stream."""
 
@@ -77,6 +78,9 @@ class Hooks:
         self._fns[name].append(fn)
         self.any = True
         return fn
+
+    def wants(self, name: str) -> bool:
+        return bool(self._fns[name])
 
     def emit(self, name: str, value: Any) -> None:
         for fn in self._fns[name]:
@@ -151,7 +155,11 @@ class Observation:
                 elapsed = self.clock() - self._started
                 self._span_event(self.attempt_span, "schemastream.first_partial", {})
                 self._record("schemastream.time_to_first_partial", elapsed)
-            self._hook("partial", ev.partial)
+            if self.hooks is not None and self.hooks.wants("partial"):
+                # a consumer that reads no snapshots (events(partials=False)) leaves
+                # ev.partial None: build one for the hook only, so others keep the flat cost
+                partial = ev.partial if ev.partial is not None else self.driver.partial
+                self.hooks.emit("partial", partial)
         elif isinstance(ev, ItemEvent):
             now = self.clock()
             self._span_event(

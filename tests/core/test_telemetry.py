@@ -327,3 +327,23 @@ def test_from_provider_instrument(otel: OTel, server: ReplayServer) -> None:
     assert call(client).get_final_response() == [Idea(**i) for i in IDEAS]
     root, [attempt] = tree(otel)
     assert root.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize("how", ["events(partials=False)", "get_final_response"])
+def test_the_partial_hook_gets_snapshots_from_a_stream_read_without_them(
+    server: ReplayServer, how: str
+) -> None:
+    server.add(script(IDEAS))
+    client = client_for(server)
+    partials: list[Any] = []
+    client.on("partial", partials.append)
+    stream = call(client)
+    if how == "get_final_response":
+        assert stream.get_final_response() == [Idea(**i) for i in IDEAS]
+    else:
+        events = list(stream.events(partials=False))
+        shown = [e for e in events if isinstance(e, ss.PartialEvent)]
+        assert shown and all(e.partial is None for e in shown)  # the consumer's choice holds
+    assert partials and None not in partials
+    assert all(isinstance(p, list) for p in partials)
+    assert [dict(p) for p in partials[-1]] == IDEAS  # the last snapshot is the whole list
