@@ -397,6 +397,13 @@ export function subscribe(url, options = {}) {
   const sentAsJSON = typeof encodedBody === "string" && typeof body !== "string";
   let resumable = false;
   let savedSid = null;
+  let streamStart = null; // "<stream id>:0" from the response header, before any event
+  const remember = (sid) => {
+    if (resumable && store && !finished && sid !== savedSid) {
+      savedSid = sid;
+      store.setItem(key, JSON.stringify({ id: sid, json: sentAsJSON }));
+    }
+  };
   let leaving = false; // the page is being unloaded (a reload): keep the stream id
   if (globalThis.addEventListener) globalThis.addEventListener("pagehide", () => (leaving = true));
   done.then(() => {
@@ -410,6 +417,11 @@ export function subscribe(url, options = {}) {
     const response = await fetch(url, { method: httpMethod, headers: h, body: encodedBody, signal: controller.signal, cache: "no-store" });
     if (!response.ok || !response.body) return { response };
     resumable = response.headers.get("x-schemastream-resumable") === "1";
+    const named = resumable ? response.headers.get("x-schemastream-stream") : null;
+    if (named && /^[0-9a-f]+:0$/.test(named)) {
+      streamStart = named;
+      remember(named.split(":")[0]);
+    }
     const parser = new SSEParser();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     try {
@@ -424,10 +436,7 @@ export function subscribe(url, options = {}) {
             continue;
           }
           dispatch(ev.event, ev.id, data);
-          if (resumable && store && !finished && typeof lastId === "string" && lastId.split(":")[0] !== savedSid) {
-            savedSid = lastId.split(":")[0];
-            store.setItem(key, JSON.stringify({ id: savedSid, json: sentAsJSON }));
-          }
+          if (typeof lastId === "string") remember(lastId.split(":")[0]);
         }
       }
     } catch (err) {
@@ -464,7 +473,8 @@ export function subscribe(url, options = {}) {
         onError({ type: "http", status: response.status, message });
         return;
       }
-      const next = typeof lastId === "string" ? lastId : from;
+      // after the last event received; cut off before any: from the start
+      const next = typeof lastId === "string" ? lastId : streamStart !== null ? streamStart : from;
       if (!(resumable || from !== null) || next === null || tries + 1 >= RESUME_TRIES) {
         finish("error");
         if (result.failed) onError({ type: "network", message: "could not reach the server" });
@@ -481,7 +491,7 @@ export function subscribe(url, options = {}) {
     if (finished) return;
     cancelled = true;
     finish("cancelled");
-    const known = typeof lastId === "string" ? lastId : saved ? saved + ":0" : null;
+    const known = typeof lastId === "string" ? lastId : streamStart !== null ? streamStart : saved ? saved + ":0" : null;
     if ((resumable || saved) && known !== null) {
       // the generation outlives this connection: ask the server (any replica) to stop it
       const h = Object.assign({}, hdrs, { "last-event-id": known, "x-schemastream-cancel": "1" });

@@ -51,7 +51,10 @@ async function serve(plan, { resumable = true } = {}) {
     req.on("end", () => {
       seen.push({ headers: req.headers, body, method: req.method });
       const headers = { "content-type": "text/event-stream" };
-      if (resumable) headers["x-schemastream-resumable"] = "1";
+      if (resumable) {
+        headers["x-schemastream-resumable"] = "1";
+        headers["x-schemastream-stream"] = `${SID}:0`;
+      }
       if (req.headers["x-schemastream-cancel"] === "1") {
         res.writeHead(204, headers);
         res.end();
@@ -61,6 +64,7 @@ async function serve(plan, { resumable = true } = {}) {
       const after = last ? Number(last.split(":")[1]) : 0;
       const { upTo, then } = plan(seen.filter((s) => !s.headers["x-schemastream-cancel"]).length - 1);
       res.writeHead(200, headers);
+      res.flushHeaders(); // the headers go out even when no frame follows
       for (let n = after + 1; n <= Math.min(upTo, FRAMES.length); n++) res.write(frame(n));
       if (then === "cut") setTimeout(() => res.socket.destroy(), 20);
       else if (then === "end") res.end();
@@ -110,6 +114,17 @@ test("resume: a dropped connection continues after Last-Event-ID, no event twice
   assert.equal(srv.seen[1].body, JSON.stringify({ topic: "x" })); // the same request again
   assert.equal(handle.lastEventId(), `${SID}:4`);
   assert.equal(sessionStorage.length, 0); // forgotten once final
+  await srv.close();
+});
+
+test("resume: a connection cut before its first event resumes from the start (the id came in a header)", async () => {
+  const srv = await serve((i) => (i === 0 ? { upTo: 0, then: "cut" } : { upTo: 4, then: "end" }));
+  let final;
+  const handle = subscribe(srv.url, { method: "POST", body: { topic: "x" }, onFinal: (v) => (final = v) });
+  assert.equal(await handle.done, "final");
+  assert.deepEqual(final, [{ title: "a" }]);
+  assert.equal(srv.seen.length, 2);
+  assert.equal(srv.seen[1].headers["last-event-id"], `${SID}:0`);
   await srv.close();
 });
 

@@ -21,6 +21,7 @@ from schemastream.web import MemoryStore, StreamInfo
 from schemastream.web.resumable import (
     CANCEL_HEADER,
     RESUMABLE_HEADER,
+    STREAM_HEADER,
     new_stream_id,
     parse_event_id,
     route_key,
@@ -104,6 +105,7 @@ def test_resumable_stream_reaches_the_final_value(server: Any, kind: str) -> Non
     frames = parse_sse(r.text)
     sid = assert_contiguous(frames)
     assert len(sid) == 32 and int(sid, 16) >= 0  # 128 bits in hex
+    assert r.headers[STREAM_HEADER] == f"{sid}:0"  # known before the first event
     assert replay_frames(frames) == (ideas, [0, 1, 2, 3], "final")
 
 
@@ -124,6 +126,7 @@ def test_resume_after_disconnect_gets_the_rest_once(server: Any, kind: str) -> N
         assert server.last.completed and not server.last.disconnected
         resumed = post(site.url + "/ideas", {"last-event-id": str(head[-1].id)})
     assert first.headers[RESUMABLE_HEADER] == "1" and resumed.headers[RESUMABLE_HEADER] == "1"
+    assert first.headers[STREAM_HEADER] == resumed.headers[STREAM_HEADER]
     tail = parse_sse(resumed.text)
     assert tail and tail[-1].event == "final"
     assert_contiguous(head + tail)  # none lost, none twice

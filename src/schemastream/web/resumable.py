@@ -9,7 +9,9 @@ stream id is 128 random bits. A client resumes by repeating the same request (me
 query) to any replica with ``Last-Event-ID``: the endpoint builds a new stream object as
 usual, which is closed unstarted (no second model request), and the response replays the
 frames after that id, then the live tail (``<stream id>:0`` replays from the start: what
-the browser client sends after a page reload, when it has the id but no state). The same request with
+the browser client sends after a page reload, when it has the id but no state; every stream
+response names it in ``x-schemastream-stream: <stream id>:0``, so a client cut off before its
+first event can resume too). The same request with
 ``x-schemastream-cancel: 1`` (and ``Last-Event-ID``) cancels the generation wherever it runs.
 
 Failures a resuming client can get, as ``error`` events without an id:
@@ -42,6 +44,7 @@ from .stores import Entry, MemoryStore, StreamInfo, StreamStore
 
 __all__ = [
     "RESUMABLE_HEADER",
+    "STREAM_HEADER",
     "CANCEL_HEADER",
     "ResumableEventStreamResponse",
     "default_store",
@@ -52,6 +55,9 @@ __all__ = [
 logger = logging.getLogger("schemastream.web")
 
 RESUMABLE_HEADER = "x-schemastream-resumable"
+#: ``<stream id>:0`` on every stream response: a client cut off before its first event still
+#: knows what to resume (from the start)
+STREAM_HEADER = "x-schemastream-stream"
 CANCEL_HEADER = "x-schemastream-cancel"
 
 #: Seconds one liveness lease lasts (renewed every second: an overloaded event loop may
@@ -293,6 +299,7 @@ class ResumableEventStreamResponse(EventStreamResponse):
                 )
             start_generation(self.stream, self.store, stream_id, **self.options)
             self.stream_id = stream_id
+            self._name_stream(stream_id)
             await self._serve(stream_id, 0, receive, send)
             return
         # A resume (or a cancel): this request's stream must not call the model again.
@@ -310,7 +317,11 @@ class ResumableEventStreamResponse(EventStreamResponse):
             await self.store.cancel(parsed[0])
             await Response(status_code=204, headers={RESUMABLE_HEADER: "1"})(scope, receive, send)
             return
+        self._name_stream(parsed[0])
         await self._serve(parsed[0], parsed[1], receive, send)
+
+    def _name_stream(self, stream_id: str) -> None:
+        self.raw_headers.append((STREAM_HEADER.encode(), f"{stream_id}:0".encode()))
 
     async def _send_only(self, send: Send, frame: bytes) -> None:
         await self._write(send, frame)
