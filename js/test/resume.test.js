@@ -92,8 +92,9 @@ const until = async (cond, what) => {
   throw new Error(`timed out waiting for ${what}`);
 };
 
-test("resume: a dropped connection continues after Last-Event-ID, no event twice", async () => {
+test("resume: a dropped connection continues after Last-Event-ID, no event twice", async (t) => {
   const srv = await serve((i) => (i === 0 ? { upTo: 2, then: "cut" } : { upTo: 4, then: "end" }));
+  t.after(srv.close); // also when an assertion fails (an open server keeps node --test waiting)
   const events = [];
   const items = [];
   let final;
@@ -114,33 +115,33 @@ test("resume: a dropped connection continues after Last-Event-ID, no event twice
   assert.equal(srv.seen[1].body, JSON.stringify({ topic: "x" })); // the same request again
   assert.equal(handle.lastEventId(), `${SID}:4`);
   assert.equal(sessionStorage.length, 0); // forgotten once final
-  await srv.close();
 });
 
-test("resume: a connection cut before its first event resumes from the start (the id came in a header)", async () => {
+test("resume: a connection cut before its first event resumes from the start (the id came in a header)", async (t) => {
   const srv = await serve((i) => (i === 0 ? { upTo: 0, then: "cut" } : { upTo: 4, then: "end" }));
+  t.after(srv.close); // also when an assertion fails (an open server keeps node --test waiting)
   let final;
   const handle = subscribe(srv.url, { method: "POST", body: { topic: "x" }, onFinal: (v) => (final = v) });
   assert.equal(await handle.done, "final");
   assert.deepEqual(final, [{ title: "a" }]);
   assert.equal(srv.seen.length, 2);
   assert.equal(srv.seen[1].headers["last-event-id"], `${SID}:0`);
-  await srv.close();
 });
 
-test("resume: a plain endpoint (no x-schemastream-resumable) is never retried", async () => {
+test("resume: a plain endpoint (no x-schemastream-resumable) is never retried", async (t) => {
   const srv = await serve(() => ({ upTo: 2, then: "cut" }), { resumable: false });
+  t.after(srv.close); // also when an assertion fails (an open server keeps node --test waiting)
   const errors = [];
   const handle = subscribe(srv.url, { method: "POST", body: { topic: "x" }, onError: (e) => errors.push(e.type) });
   assert.equal(await handle.done, "error");
   assert.deepEqual(errors, ["network"]);
   assert.equal(srv.seen.length, 1);
   assert.equal(sessionStorage.length, 0); // nothing kept for a reload
-  await srv.close();
 });
 
-test("resume: after a reload, pendingRequest gives the request back and subscribe replays from :0", async () => {
+test("resume: after a reload, pendingRequest gives the request back and subscribe replays from :0", async (t) => {
   const srv = await serve((i) => (i === 0 ? { upTo: 2, then: "hold" } : { upTo: 4, then: "end" }));
+  t.after(srv.close); // also when an assertion fails (an open server keeps node --test waiting)
   let states = 0;
   const first = subscribe(srv.url, { method: "POST", body: { topic: "x", count: 2 }, onState: () => states++ });
   await until(() => states === 2, "two states");
@@ -171,11 +172,11 @@ test("resume: after a reload, pendingRequest gives the request back and subscrib
   assert.deepEqual(ids, [1, 2, 3, 4].map((n) => `${SID}:${n}`));
   assert.deepEqual(final, [{ title: "a" }]);
   assert.equal(pendingRequest(srv.url), null); // forgotten once final
-  await srv.close();
 });
 
-test("resume: resume: false starts a new stream instead of replaying the one left running", async () => {
+test("resume: resume: false starts a new stream instead of replaying the one left running", async (t) => {
   const srv = await serve(() => ({ upTo: 4, then: "end" }));
+  t.after(srv.close); // also when an assertion fails (an open server keeps node --test waiting)
   sessionStorage.setItem(
     `schemastream:resume:POST ${srv.url} {"topic":"x"}`,
     JSON.stringify({ id: SID, json: true }),
@@ -183,16 +184,15 @@ test("resume: resume: false starts a new stream instead of replaying the one lef
   const handle = subscribe(srv.url, { method: "POST", body: { topic: "x" }, resume: false });
   assert.equal(await handle.done, "final");
   assert.equal(srv.seen[0].headers["last-event-id"], undefined);
-  await srv.close();
 });
 
-test("resume: a server that keeps failing ends in a network error after a few tries", async () => {
+test("resume: a server that keeps failing ends in a network error after a few tries", async (t) => {
   const srv = await serve(() => ({ upTo: 1, then: "cut" }));
+  t.after(srv.close); // also when an assertion fails (an open server keeps node --test waiting)
   const errors = [];
   const handle = subscribe(srv.url, { onError: (e) => errors.push(e.type) });
   assert.equal(await handle.done, "error");
   assert.deepEqual(errors, ["network"]);
   assert.equal(srv.seen.length, 5); // RESUME_TRIES
   assert.deepEqual(srv.seen.slice(1).map((s) => s.headers["last-event-id"]), [1, 1, 1, 1].map((n) => `${SID}:${n}`));
-  await srv.close();
 });
