@@ -84,7 +84,9 @@ def table(
             sec = statistics.median(r[0] for r in runs)
             totals.append(sec)
             print(f"{n:>10} {sec * 1e3:>9.1f} {sec / n * 1e6:>10.2f} {runs[0][1]:>8}")
-        print(f"growth exponent ({name}, {label}): {slope([float(s) for s in sizes], totals):.2f}")
+        if len(sizes) > 1:
+            exponent = slope([float(s) for s in sizes], totals)
+            print(f"growth exponent ({name}, {label}): {exponent:.2f}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ const browser = await build({
   bundle: true,
   format: "esm",
   target: "es2020",
+  absWorkingDir: here, // the paths esbuild writes into the output must not depend on the cwd
   legalComments: "inline",
   banner: { js: banner },
   write: false,
@@ -38,6 +39,7 @@ if (check) {
   await build({
     entryPoints: { index: join(here, "src", "index.js"), react: join(here, "src", "react.js") },
     bundle: true,
+    absWorkingDir: here,
     splitting: true,
     format: "esm",
     target: "es2020",

@@ -9,6 +9,7 @@ source scripts/portable-cmake.sh
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v tmux >/dev/null || need+=(tmux)
+[ -x /usr/bin/redis-server ] || need+=(redis-server)  # started by the tests on a free port
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "== apt-get install ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "!! not root: cannot install ${need[*]}; browser/terminal tests will be skipped" >&2
+    echo "!! not root: cannot install ${need[*]}; browser/terminal/redis tests will be skipped" >&2
   fi
 fi
 

@@ -12,6 +12,7 @@ Run (offline, embedded local model; needs the ``local`` and ``ag-ui`` extras)::
 
 =====================  ==============================================================
 ``/``                  React + ``useSchemaStream`` (schemastream/react) <- ``POST /api/ideas`` (SSE)
+``/resume``            the same, resumable <- ``POST /api/ideas/resumable`` (survives a reload)
 ``/object``            ``useObject`` (``@ai-sdk/react``) <- ``POST /api/object`` (text stream)
 ``/chat``              ``useChat`` (``@ai-sdk/react``) <- ``POST /api/chat`` (UI message stream)
 ``POST /api/agui``     an AG-UI agent (``HttpAgent`` from ``@ag-ui/client``; see agui-client.mjs)
@@ -34,6 +35,7 @@ from pydantic import BaseModel, Field
 
 import schemastream as ss
 from schemastream.web import (
+    StreamStore,
     ag_ui_response,
     error_payload,
     sse_response,
@@ -43,7 +45,7 @@ from schemastream.web import (
 
 HERE = Path(__file__).parent
 DIST = HERE / "dist"
-PAGES = {"/": "index", "/object": "object", "/chat": "chat"}
+PAGES = {"/": "index", "/resume": "resume", "/object": "object", "/chat": "chat"}
 
 
 class Idea(BaseModel):
@@ -85,8 +87,15 @@ def page(name: str) -> str:
     )
 
 
-def create_app(client: Any = None, model: str | None = None, *, max_retries: int = 0) -> FastAPI:
-    """The demo app. ``client``: a ``ss.Client`` / ``ss.AsyncClient`` (default: from env)."""
+def create_app(
+    client: Any = None,
+    model: str | None = None,
+    *,
+    max_retries: int = 0,
+    store: StreamStore | None = None,
+) -> FastAPI:
+    """The demo app. ``client``: a ``ss.Client`` / ``ss.AsyncClient`` (default: from env);
+    ``store``: where resumable streams keep their events (default: in this process)."""
     app = FastAPI(title="schemastream idea cards (React)")
     state: dict[str, Any] = {"client": client, "model": model}
 
@@ -132,6 +141,15 @@ def create_app(client: Any = None, model: str | None = None, *, max_retries: int
         except Exception as exc:  # e.g. no API key: a typed, UI-safe message, no traceback
             return JSONResponse(error_payload(exc), status_code=502)
         return sse_response(stream)
+
+    @app.post("/api/ideas/resumable")
+    async def ideas_resumable(req: IdeasRequest) -> Any:
+        # the generation outlives the connection: a reload or a dropped network resumes it
+        try:
+            stream = await open_stream(req)
+        except Exception as exc:
+            return JSONResponse(error_payload(exc), status_code=502)
+        return sse_response(stream, resumable=True, store=store)
 
     @app.post("/api/agui")
     async def agui(request: Request) -> Any:

@@ -24,7 +24,7 @@ const resolveHere = {
 };
 
 await build({
-  entryPoints: ["index", "object", "chat"].map((n) => join(here, "src", `${n}.jsx`)),
+  entryPoints: ["index", "resume", "object", "chat"].map((n) => join(here, "src", `${n}.jsx`)),
   bundle: true,
   format: "esm",
   target: "es2020",

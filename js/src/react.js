@@ -8,8 +8,12 @@
 // animation frame. Unmounting cancels the request (which closes the model call on the server).
 // `auto: true` starts on mount; the start is deferred by a microtask so that StrictMode's
 // mount -> unmount -> mount in development opens one request, not two.
+// Resumable endpoints (`x-schemastream-resumable: 1`): a dropped connection is resumed by the
+// client underneath, and after a page reload the hook finds the stream this tab left running
+// (same url, and `method` if given) and resumes it on mount, with the request it was started
+// with, replayed from its start (`resume: false` turns that off).
 import { useCallback, useEffect, useRef, useState } from "react";
-import { subscribe } from "./schemastream.js";
+import { pendingRequest, subscribe } from "./schemastream.js";
 
 const IDLE = Object.freeze({
   state: null,
@@ -110,10 +114,12 @@ export function useSchemaStream(url, options = {}) {
 
   useEffect(() => {
     mounted.current = true;
-    let pending = Boolean(props.current.options.auto);
+    const { url: hookUrl, options: opts } = props.current;
+    const left = opts.resume === false ? null : pendingRequest(hookUrl, { method: opts.method });
+    let pending = Boolean(opts.auto) || left !== null;
     if (pending) {
       Promise.resolve().then(() => {
-        if (pending) start();
+        if (pending) start(left || {});
       });
     }
     return () => {

@@ -29,7 +29,7 @@ test("the TypeScript declarations accept typical use and reject misuse", () => {
 test("dist/ exports the core; dist/react.js exports the hook and leaves react to the app", async () => {
   execFileSync(process.execPath, [join(root, "build.mjs"), "--dist"], { encoding: "utf8" });
   const core = await import(join(root, "dist", "index.js"));
-  assert.deepEqual(Object.keys(core).sort(), ["SSEParser", "applyPatch", "getPointer", "parsePointer", "subscribe"]);
+  assert.deepEqual(Object.keys(core).sort(), ["SSEParser", "applyPatch", "getPointer", "parsePointer", "pendingRequest", "pendingStream", "subscribe"]);
   const react = readFileSync(join(root, "dist", "react.js"), "utf8");
   assert.match(react, /from "react"/);
   assert.match(react, /export \{\s*useSchemaStream\s*\}/);

@@ -6,6 +6,11 @@ export type StreamStatus = "idle" | "streaming" | "done" | "error" | "cancelled"
 export interface UseSchemaStreamOptions<T = JSONValue> extends SubscribeOptions<T> {
   /** Start when the component mounts (once, also under StrictMode). */
   auto?: boolean;
+  /**
+   * On mount, resume a resumable stream of this url (and `method`, if given) that this tab
+   * left running before a reload, with the request it was started with (default `true`).
+   */
+  resume?: boolean;
   /** Overrides the hook's url for one start(). */
   url?: string;
 }

@@ -30,6 +30,7 @@ from .policies import Done, FieldState, NotNull, StreamCheck, WithState
 from .providers.base import Delta, Mode, Usage
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream, StreamClosed
+from .telemetry import instrument, uninstrument
 
 if TYPE_CHECKING:
     from . import web as web
@@ -73,8 +74,10 @@ __all__ = [
     "from_openai",
     "from_provider",
     "field_state",
+    "instrument",
     "is_complete",
     "partial_model",
+    "uninstrument",
 ]
 
 

@@ -8,7 +8,7 @@ and read their wire format (see :mod:`schemastream.providers.base`).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar, get_origin
 
 from .core import Granularity, StreamDriver
@@ -17,6 +17,7 @@ from .events import ItemEvent
 from .providers.base import Mode, Provider
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream
+from .telemetry import Telemetry
 
 T = TypeVar("T")
 
@@ -35,11 +36,23 @@ _STREAM_OPTIONS = (
 
 class _Base:
     def __init__(
-        self, provider: Provider, *, mode: Mode | None = None, model: str | None = None
+        self,
+        provider: Provider,
+        *,
+        mode: Mode | None = None,
+        model: str | None = None,
+        instrument: bool = False,
     ) -> None:
         self.provider = provider
         self.mode = mode
         self.default_model = model
+        self.telemetry = Telemetry(instrument=instrument)
+
+    def on(self, name: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Call ``fn`` on ``"request"`` (the provider request), ``"partial"`` (each snapshot),
+        ``"item"`` (each validated item), ``"restart"``, ``"error"`` (the exception) or
+        ``"final"`` (the value), for every call of this client. Returns ``fn``."""
+        return self.telemetry.hooks.on(name, fn)
 
     def _driver(
         self, responses_api: bool, response_model: Any, kwargs: dict[str, Any]
@@ -86,7 +99,7 @@ class _Responses:
 
     def stream(self, *, response_model: Any, **kwargs: Any) -> Stream[Any]:
         """Stream partial objects of ``response_model``; ``get_final_response()`` for the whole."""
-        return Stream(self._client._driver(True, response_model, kwargs))
+        return Stream(self._client._driver(True, response_model, kwargs), self._client.telemetry)
 
     def create(self, *, response_model: Any, **kwargs: Any) -> Any:
         """The validated ``response_model`` (streamed underneath, so fail-fast still applies)."""
@@ -99,7 +112,7 @@ class _Completions:
         self._client = client
 
     def _stream(self, response_model: Any, kwargs: dict[str, Any]) -> Stream[Any]:
-        return Stream(self._client._driver(False, response_model, kwargs))
+        return Stream(self._client._driver(False, response_model, kwargs), self._client.telemetry)
 
     def create(self, *, response_model: Any, stream: bool = False, **kwargs: Any) -> Any:
         """``T``; with ``stream=True``: each item of a ``list[T]`` once, else partials."""
@@ -143,9 +156,14 @@ class Client(_Base):
     """Sync client: ``client.responses.stream(...)``, ``client.chat.completions.create*``."""
 
     def __init__(
-        self, provider: Provider, *, mode: Mode | None = None, model: str | None = None
+        self,
+        provider: Provider,
+        *,
+        mode: Mode | None = None,
+        model: str | None = None,
+        instrument: bool = False,
     ) -> None:
-        super().__init__(provider, mode=mode, model=model)
+        super().__init__(provider, mode=mode, model=model, instrument=instrument)
         if provider.is_async and not getattr(provider, "supports_sync", False):
             raise TypeError("this SDK client is async: use schemastream.AsyncClient")
         self.responses = _Responses(self)
@@ -164,7 +182,9 @@ class _AsyncResponses:
         self._client = client
 
     def stream(self, *, response_model: Any, **kwargs: Any) -> AsyncStream[Any]:
-        return AsyncStream(self._client._driver(True, response_model, kwargs))
+        return AsyncStream(
+            self._client._driver(True, response_model, kwargs), self._client.telemetry
+        )
 
     async def create(self, *, response_model: Any, **kwargs: Any) -> Any:
         async with self.stream(response_model=response_model, **kwargs) as stream:
@@ -176,7 +196,9 @@ class _AsyncCompletions:
         self._client = client
 
     def _stream(self, response_model: Any, kwargs: dict[str, Any]) -> AsyncStream[Any]:
-        return AsyncStream(self._client._driver(False, response_model, kwargs))
+        return AsyncStream(
+            self._client._driver(False, response_model, kwargs), self._client.telemetry
+        )
 
     async def create(self, *, response_model: Any, stream: bool = False, **kwargs: Any) -> Any:
         if stream:
@@ -213,9 +235,14 @@ class AsyncClient(_Base):
     """Async client: ``client.responses.stream(...)`` returns an :class:`AsyncStream`."""
 
     def __init__(
-        self, provider: Provider, *, mode: Mode | None = None, model: str | None = None
+        self,
+        provider: Provider,
+        *,
+        mode: Mode | None = None,
+        model: str | None = None,
+        instrument: bool = False,
     ) -> None:
-        super().__init__(provider, mode=mode, model=model)
+        super().__init__(provider, mode=mode, model=model, instrument=instrument)
         if not provider.is_async and not getattr(provider, "supports_async", False):
             raise TypeError("this SDK client is sync: use schemastream.Client")
         self.responses = _AsyncResponses(self)
@@ -229,33 +256,45 @@ class AsyncClient(_Base):
 
 
 # --- constructors ---------------------------------------------------------------------------
-def _wrap(provider: Provider, mode: Mode | None, model: str | None = None) -> Client | AsyncClient:
+def _wrap(
+    provider: Provider, mode: Mode | None, model: str | None = None, instrument: bool = False
+) -> Client | AsyncClient:
     cls = AsyncClient if provider.is_async else Client
-    return cls(provider, mode=mode, model=model)
+    return cls(provider, mode=mode, model=model, instrument=instrument)
 
 
-def from_openai(client: Any, *, mode: Mode | str | None = None, **provider_kwargs: Any) -> Any:
-    """Wrap an ``openai.OpenAI`` (-> :class:`Client`) or ``AsyncOpenAI`` (-> :class:`AsyncClient`)."""
+def from_openai(
+    client: Any, *, mode: Mode | str | None = None, instrument: bool = False, **provider_kwargs: Any
+) -> Any:
+    """Wrap an ``openai.OpenAI`` (-> :class:`Client`) or ``AsyncOpenAI`` (-> :class:`AsyncClient`).
+
+    ``instrument=True``: OpenTelemetry spans and metrics for this client's calls."""
     from .providers.openai import OpenAIProvider
 
     m = Mode(mode) if mode else None
-    return _wrap(OpenAIProvider(client, mode=m, **provider_kwargs), m)
+    return _wrap(OpenAIProvider(client, mode=m, **provider_kwargs), m, instrument=instrument)
 
 
-def from_anthropic(client: Any, *, mode: Mode | str | None = None) -> Any:
+def from_anthropic(client: Any, *, mode: Mode | str | None = None, instrument: bool = False) -> Any:
     """Wrap an ``anthropic.Anthropic`` or ``AsyncAnthropic`` client."""
     from .providers.anthropic import AnthropicProvider
 
     m = Mode(mode) if mode else None
-    return _wrap(AnthropicProvider(client, mode=m), m)
+    return _wrap(AnthropicProvider(client, mode=m), m, instrument=instrument)
 
 
-def from_genai(client: Any, *, mode: Mode | str | None = None, use_async: bool = False) -> Any:
+def from_genai(
+    client: Any,
+    *,
+    mode: Mode | str | None = None,
+    use_async: bool = False,
+    instrument: bool = False,
+) -> Any:
     """Wrap a ``google.genai.Client`` (or its ``.aio`` for async; or ``use_async=True``)."""
     from .providers.genai import GenAIProvider
 
     m = Mode(mode) if mode else None
-    return _wrap(GenAIProvider(client, mode=m, use_async=use_async), m)
+    return _wrap(GenAIProvider(client, mode=m, use_async=use_async), m, instrument=instrument)
 
 
 # name -> (base_url env, default base url, api key env, default key, default mode)
@@ -285,11 +324,27 @@ PROVIDERS = (*_OPENAI_COMPATIBLE, "anthropic", "google", "local")
 
 
 def from_provider(
-    name: str, *, async_client: bool = False, mode: Mode | str | None = None, **kwargs: Any
+    name: str,
+    *,
+    async_client: bool = False,
+    mode: Mode | str | None = None,
+    instrument: bool = False,
+    **kwargs: Any,
 ) -> Any:
     """Build a client from ``"provider/model"``: ``openai/gpt-4o-mini``, ``anthropic/claude-…``,
     ``google/gemini-…``, ``ollama/llama3.2``, ``vllm/…``, ``groq/…``, ``openrouter/…``, or ``local``
-    (the embedded model; ``local/<path.gguf>`` for another GGUF file)."""
+    (the embedded model; ``local/<path.gguf>`` for another GGUF file).
+    ``instrument=True``: OpenTelemetry spans and metrics for this client's calls."""
+    client = _from_provider(name, async_client=async_client, mode=mode, **kwargs)
+    if instrument:
+        client.telemetry = Telemetry(instrument=True)
+    return client
+
+
+def _from_provider(
+    name: str, *, async_client: bool = False, mode: Mode | str | None = None, **kwargs: Any
+) -> Any:
+    """See :func:`from_provider`."""
     provider_name, _, model = name.partition("/")
     provider_name = provider_name.lower()
     m = Mode(mode) if mode else None

@@ -275,6 +275,11 @@ class StreamDriver:
 
     # --- state for users ----------------------------------------------------------------
     @property
+    def finish_reason(self) -> str | None:
+        """The provider's finish reason in the current attempt (once it arrived)."""
+        return self._finish_reason
+
+    @property
     def raw_text(self) -> str:
         if len(self._text) > 1:
             self._text = ["".join(self._text)]

@@ -18,6 +18,7 @@ from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
 from .policies import FieldState
 from .providers.base import AsyncDeltaStream, DeltaStream, Usage
+from .telemetry import Telemetry, aobserve, observe
 
 T = TypeVar("T")
 
@@ -79,8 +80,9 @@ def _path(path: Path | str) -> Path:
 class Stream(_StreamState[T]):
     """A sync structured-output stream. Iterate it for partial objects."""
 
-    def __init__(self, driver: StreamDriver) -> None:
+    def __init__(self, driver: StreamDriver, telemetry: Telemetry | None = None) -> None:
         self._driver = driver
+        self._telemetry = telemetry
         self._gen: Iterator[StreamEvent] | None = None
         self._upstream: DeltaStream | None = None
         self._closed = threading.Event()
@@ -124,7 +126,9 @@ class Stream(_StreamState[T]):
         flat however long a string grows. Decided by the first call."""
         if self._gen is None:
             self._driver.set_partials(partials)
-            self._gen = self._run()
+            # the one seam where hooks and OpenTelemetry see a call (schemastream.telemetry)
+            obs = self._telemetry.observation(self._driver) if self._telemetry else None
+            self._gen = observe(self._run(), obs) if obs is not None else self._run()
         return self._gen
 
     def __iter__(self) -> Iterator[Any]:
@@ -171,8 +175,9 @@ class Stream(_StreamState[T]):
 class AsyncStream(_StreamState[T]):
     """The async twin of :class:`Stream`: ``async for``, ``await get_final_response()``."""
 
-    def __init__(self, driver: StreamDriver) -> None:
+    def __init__(self, driver: StreamDriver, telemetry: Telemetry | None = None) -> None:
         self._driver = driver
+        self._telemetry = telemetry
         self._gen: AsyncIterator[StreamEvent] | None = None
         self._upstream: AsyncDeltaStream | None = None
         self._closed = False
@@ -214,7 +219,8 @@ class AsyncStream(_StreamState[T]):
         """As :meth:`Stream.events`."""
         if self._gen is None:
             self._driver.set_partials(partials)
-            self._gen = self._run()
+            obs = self._telemetry.observation(self._driver) if self._telemetry else None
+            self._gen = aobserve(self._run(), obs) if obs is not None else self._run()
         return self._gen
 
     async def __aiter__(self) -> AsyncIterator[Any]:

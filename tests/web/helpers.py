@@ -160,7 +160,7 @@ class AsyncScriptedStream:
 
 @dataclass
 class Frame:
-    id: int | None
+    id: int | str | None  # str: resumable streams' "<stream id>:<n>"
     event: str
     data: Any
 
@@ -187,12 +187,16 @@ def parse_sse(raw: str, *, comments: list[str] | None = None) -> list[Frame]:
             continue  # a comment-only frame (heartbeat)
         frames.append(
             Frame(
-                int(fields["id"]) if "id" in fields else None,
+                _frame_id(fields["id"]) if "id" in fields else None,
                 fields.get("event", "message"),
                 json.loads(fields["data"]),
             )
         )
     return frames
+
+
+def _frame_id(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
 
 
 def replay_frames(frames: list[Frame]) -> tuple[Any, list[int], str]:

@@ -23,3 +23,17 @@ function Cards(): string {
   return (s.final ?? []).map((i) => i.title).join() + s.reasoning;
 }
 void Cards;
+
+import { pendingRequest, pendingStream, type EventId } from "../../types/index.js";
+if (pendingStream("/api/ideas", { method: "POST", body: { count: 3 } })) {
+  const req = pendingRequest("/api/ideas", { method: "POST" });
+  if (req) subscribe<Idea[]>("/api/ideas", { ...req, resume: true, onEvent(_e, _d, id: EventId | null) { void id; } });
+}
+const id: EventId | null = sub.lastEventId();
+void id;
+
+function Resumable(): string {
+  const s = useSchemaStream<Idea[]>("/api/ideas/resumable", { method: "POST", resume: false });
+  return s.status;
+}
+void Resumable;

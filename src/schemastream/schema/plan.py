@@ -575,7 +575,9 @@ class ModelNode(Node):
             if plan is not None and (plan.name in final or key in built):
                 through.setdefault(plan.name, shown[key])
                 if self.early:
-                    doc[key] = None
+                    # a finished field's value comes from ``through``; an unfinished built one
+                    # (its validators still to run) shows them its raw JSON, as pydantic would
+                    doc[key] = None if plan.name in final else raw_doc[key]
             elif self.early:
                 doc[key] = raw
         shell = self._derived(frozenset(final), frozenset(through) - set(final), frozenset())

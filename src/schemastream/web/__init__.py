@@ -18,6 +18,11 @@ Needs the ``web`` extra (``pip install 'schemastream[web]'``)::
 
     app.router.routes.append(static_route())   # GET /schemastream.js (the browser client)
 
+    # resumable: the generation outlives the connection; Last-Event-ID resumes it on any
+    # replica sharing the store (see schemastream.web.resumable)
+    store = RedisStore("redis://localhost:6379/0")      # or MemoryStore() / the default
+    return sse_response(stream, resumable=True, store=store, owner=user_id)
+
     @app.post("/agent")                          # an AG-UI agent (HttpAgent, CopilotKit)
     async def agent(request: Request):
         run_input = await request.json()
@@ -41,7 +46,10 @@ from typing import Any
 
 from .agui import AGUIResponse, ag_ui_response
 from .encoder import WireEncoder, WireMessage, error_payload, format_sse
+from .redis_store import RedisStore
+from .resumable import ResumableEventStreamResponse, cancel_stream
 from .sse import AbortResponse, EventStreamResponse, PumpedResponse, sse_response
+from .stores import MemoryStore, StreamInfo, StreamStore
 from .vercel import (
     TextStreamResponse,
     UIMessageStreamResponse,
@@ -54,8 +62,14 @@ __all__ = [
     "AGUIResponse",
     "AbortResponse",
     "EventStreamResponse",
+    "MemoryStore",
     "PumpedResponse",
+    "RedisStore",
+    "ResumableEventStreamResponse",
+    "StreamInfo",
+    "StreamStore",
     "ag_ui_response",
+    "cancel_stream",
     "WireEncoder",
     "WireMessage",
     "error_payload",

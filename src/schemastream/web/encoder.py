@@ -13,10 +13,12 @@ Wire events (``data`` is a JSON object):
 ``error``    ``{"type": "validation"|"incomplete"|"refusal"|"provider"|"internal",
              "message": str, "errors"?: [{"loc", "msg", "type"}]}`` -- the stream failed;
              nothing follows. Messages are safe to show: no secrets, no stack traces.
+             Resumable streams add ``expired``, ``interrupted`` and ``cancelled``
+             (:mod:`schemastream.web.resumable`).
 ``restart``  ``{"attempt": n, "reason": type}`` -- a retry began: the client resets its
              state to ``null``.
 
-Every message has an id (1, 2, 3, ... per response). Several events that are ready at once
+Every message has an id (1, 2, 3, ... per response; ``<stream id>:<n>`` when resumable). Several events that are ready at once
 are coalesced: their patches are merged into one ``patch`` message (a minimal diff of the
 merged change, so a string that grew over ten events is one ``append``), followed by the
 batch's ``item`` messages. An ``item`` message therefore never precedes the value it names,
@@ -45,7 +47,7 @@ logger = logging.getLogger("schemastream.web")
 
 @dataclass(frozen=True, slots=True)
 class WireMessage:
-    id: int
+    id: int | str  # resumable streams: "<stream id>:<n>"
     event: str
     data: dict[str, Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -13,6 +13,10 @@ from starlette.types import Receive, Scope, Send
 
 from ._pump import EventPump, Heartbeat, message_batches
 from .encoder import WireEncoder, WireMessage, format_sse
+
+if TYPE_CHECKING:
+    from .resumable import Authorize
+    from .stores import StreamStore
 
 __all__ = ["AbortResponse", "EventStreamResponse", "PumpedResponse", "sse_response"]
 
@@ -207,7 +211,13 @@ def sse_response(
     coalesce: float = 0.05,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
-) -> EventStreamResponse:
+    resumable: bool = False,
+    store: StreamStore | None = None,
+    owner: str | None = None,
+    authorize: Authorize | None = None,
+    idle_ttl: float = 600.0,
+    total_ttl: float = 3600.0,
+) -> Response:
     """Deliver ``stream`` (``ss.Stream``, ``ss.AsyncStream`` or any (async) iterable of
     :data:`~schemastream.events.StreamEvent`) as Server-Sent Events.
 
@@ -215,7 +225,31 @@ def sse_response(
     ``heartbeat``: seconds of silence before a ``: ping`` comment (``None`` disables).
     ``coalesce``: at most one burst of messages per this many seconds (``0`` sends each
     event as soon as it is ready; events already queued are always merged).
+
+    ``resumable=True`` (see :mod:`schemastream.web.resumable`): the generation runs detached
+    from the connection and stores every frame in ``store`` (the in-process store by
+    default; :class:`~schemastream.web.RedisStore` for several replicas), so a client that
+    repeats the request with ``Last-Event-ID`` gets the rest. ``owner`` binds the stream to
+    a user (a resume whose endpoint passes another owner gets 403); ``authorize(request,
+    info)`` may refuse a resume too. ``idle_ttl``: seconds the frames stay after the last
+    one; ``total_ttl``: the generation is cancelled after this many seconds.
     """
+    if resumable:
+        from .resumable import ResumableEventStreamResponse
+
+        return ResumableEventStreamResponse(
+            stream,
+            store=store,
+            owner=owner,
+            authorize=authorize,
+            rfc6902=rfc6902,
+            heartbeat=heartbeat,
+            coalesce=coalesce,
+            idle_ttl=idle_ttl,
+            total_ttl=total_ttl,
+            status_code=status_code,
+            headers=headers,
+        )
     return EventStreamResponse(
         stream,
         rfc6902=rfc6902,

@@ -140,6 +140,69 @@ function toWebSocketURL(url) {
   else if (u.protocol === "https:") u.protocol = "wss:";
   return u.toString();
 }
+var RESUME_PREFIX = "schemastream:resume:";
+var RESUME_TRIES = 5;
+function absoluteURL(url) {
+  return new URL(url, globalThis.location ? globalThis.location.href : void 0).toString();
+}
+function resumeKey(url, method, encodedBody) {
+  const body = typeof encodedBody === "string" ? encodedBody : "";
+  return RESUME_PREFIX + method + " " + absoluteURL(url) + " " + body;
+}
+function storage() {
+  try {
+    return globalThis.sessionStorage || null;
+  } catch {
+    return null;
+  }
+}
+function readSaved(store, key) {
+  const raw = store ? store.getItem(key) : null;
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw);
+    return v && typeof v.id === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}
+function encodeBody(body) {
+  return body === void 0 || body === null ? void 0 : typeof body === "string" || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams ? body : JSON.stringify(body);
+}
+function methodOf(method, encodedBody) {
+  return method || (encodedBody !== void 0 ? "POST" : "GET");
+}
+function pendingStream(url, options = {}) {
+  const enc = encodeBody(options.body);
+  return readSaved(storage(), resumeKey(url, methodOf(options.method, enc), enc)) !== null;
+}
+function pendingRequest(url, options = {}) {
+  const store = storage();
+  if (!store) return null;
+  const target = absoluteURL(url);
+  for (let i = 0; i < store.length; i++) {
+    const key = store.key(i);
+    if (!key || !key.startsWith(RESUME_PREFIX)) continue;
+    const rest = key.slice(RESUME_PREFIX.length);
+    const a = rest.indexOf(" ");
+    const b = rest.indexOf(" ", a + 1);
+    if (a < 0 || b < 0) continue;
+    const method = rest.slice(0, a);
+    if (rest.slice(a + 1, b) !== target || options.method && options.method !== method) continue;
+    const saved = readSaved(store, key);
+    if (!saved) continue;
+    const text = rest.slice(b + 1);
+    let body = text === "" ? void 0 : text;
+    if (saved.json && body !== void 0) {
+      try {
+        body = JSON.parse(body);
+      } catch {
+      }
+    }
+    return { method, body };
+  }
+  return null;
+}
 function subscribe(url, options = {}) {
   const {
     method,
@@ -176,7 +239,7 @@ function subscribe(url, options = {}) {
   };
   const dispatch = (event, id, data) => {
     if (finished) return;
-    if (id !== void 0 && id !== null && id !== "") lastId = Number(id);
+    if (id !== void 0 && id !== null && id !== "") lastId = /^[0-9]+$/.test(String(id)) ? Number(id) : String(id);
     onEvent(event, data, lastId);
     try {
       if (event === "patch") {
@@ -207,7 +270,7 @@ function subscribe(url, options = {}) {
       onError({ type: "client", message: String(err && err.message ? err.message : err) });
     }
   };
-  const encodedBody = body === void 0 || body === null ? void 0 : typeof body === "string" || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams ? body : JSON.stringify(body);
+  const encodedBody = encodeBody(body);
   if (transport === "ws") {
     const ws = new WebSocket(toWebSocketURL(url));
     let cancelled2 = false;
@@ -261,37 +324,36 @@ function subscribe(url, options = {}) {
   if (encodedBody !== void 0 && typeof encodedBody === "string" && typeof body !== "string" && !Object.keys(hdrs).some((k) => k.toLowerCase() === "content-type")) {
     hdrs["content-type"] = "application/json";
   }
-  (async () => {
-    let response;
-    try {
-      response = await fetch(url, {
-        method: method || (encodedBody !== void 0 ? "POST" : "GET"),
-        headers: hdrs,
-        body: encodedBody,
-        signal: controller.signal,
-        cache: "no-store"
-      });
-    } catch (err) {
-      if (!cancelled) {
-        finish("error");
-        onError({ type: "network", message: "could not reach the server" });
-      }
-      finish("cancelled");
-      return;
+  const httpMethod = methodOf(method, encodedBody);
+  const store = storage();
+  const key = resumeKey(url, httpMethod, encodedBody);
+  const sentAsJSON = typeof encodedBody === "string" && typeof body !== "string";
+  let resumable = false;
+  let savedSid = null;
+  let streamStart = null;
+  const remember = (sid) => {
+    if (resumable && store && !finished && sid !== savedSid) {
+      savedSid = sid;
+      store.setItem(key, JSON.stringify({ id: sid, json: sentAsJSON }));
     }
-    if (!response.ok || !response.body) {
-      let message = `the server answered HTTP ${response.status}`;
-      try {
-        const text = await response.text();
-        const parsed = JSON.parse(text);
-        if (parsed && typeof parsed.detail === "string") message = parsed.detail;
-        else if (parsed && typeof parsed.message === "string") message = parsed.message;
-      } catch {
-      }
-      if (finished) return;
-      finish("error");
-      onError({ type: "http", status: response.status, message });
-      return;
+  };
+  let leaving = false;
+  if (globalThis.addEventListener) globalThis.addEventListener("pagehide", () => leaving = true);
+  done.then(() => {
+    if (store && !leaving) store.removeItem(key);
+  });
+  const savedEntry = options.resume === false ? null : readSaved(store, key);
+  const saved = savedEntry ? savedEntry.id : null;
+  const attempt = async (lastEventId) => {
+    const h = Object.assign({}, hdrs);
+    if (lastEventId !== null) h["last-event-id"] = String(lastEventId);
+    const response = await fetch(url, { method: httpMethod, headers: h, body: encodedBody, signal: controller.signal, cache: "no-store" });
+    if (!response.ok || !response.body) return { response };
+    resumable = response.headers.get("x-schemastream-resumable") === "1";
+    const named = resumable ? response.headers.get("x-schemastream-stream") : null;
+    if (named && /^[0-9a-f]+:0$/.test(named)) {
+      streamStart = named;
+      remember(named.split(":")[0]);
     }
     const parser = new SSEParser();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -307,31 +369,67 @@ function subscribe(url, options = {}) {
             continue;
           }
           dispatch(ev.event, ev.id, data);
+          if (typeof lastId === "string") remember(lastId.split(":")[0]);
         }
       }
     } catch (err) {
-      if (!cancelled && !finished) {
-        finish("error");
-        onError({ type: "network", message: "the connection was interrupted" });
-      }
+      return { response, interrupted: true };
     } finally {
       try {
         reader.releaseLock();
       } catch {
       }
     }
-    if (!finished) {
-      if (cancelled) finish("cancelled");
-      else {
-        finish("error");
-        onError({ type: "network", message: "the stream ended before the result was complete" });
+    return { response, dropped: !finished };
+  };
+  (async () => {
+    let from = saved ? saved + ":0" : null;
+    for (let tries = 0; ; tries++) {
+      let result;
+      try {
+        result = await attempt(from);
+      } catch (err) {
+        result = { failed: true };
       }
+      if (finished || cancelled) break;
+      const { response } = result;
+      if (response && (!response.ok || !response.body)) {
+        let message = `the server answered HTTP ${response.status}`;
+        try {
+          const text = await response.text();
+          const parsed = JSON.parse(text);
+          if (parsed && typeof parsed.detail === "string") message = parsed.detail;
+          else if (parsed && typeof parsed.message === "string") message = parsed.message;
+        } catch {
+        }
+        if (finished) return;
+        finish("error");
+        onError({ type: "http", status: response.status, message });
+        return;
+      }
+      const next = typeof lastId === "string" ? lastId : streamStart !== null ? streamStart : from;
+      if (!(resumable || from !== null) || next === null || tries + 1 >= RESUME_TRIES) {
+        finish("error");
+        if (result.failed) onError({ type: "network", message: "could not reach the server" });
+        else if (result.interrupted) onError({ type: "network", message: "the connection was interrupted" });
+        else onError({ type: "network", message: "the stream ended before the result was complete" });
+        return;
+      }
+      from = next;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** tries));
     }
+    if (!finished) finish("cancelled");
   })();
   const cancel = () => {
     if (finished) return;
     cancelled = true;
     finish("cancelled");
+    const known = typeof lastId === "string" ? lastId : streamStart !== null ? streamStart : saved ? saved + ":0" : null;
+    if ((resumable || saved) && known !== null) {
+      const h = Object.assign({}, hdrs, { "last-event-id": known, "x-schemastream-cancel": "1" });
+      fetch(url, { method: httpMethod, headers: h, body: encodedBody, keepalive: true, cache: "no-store" }).catch(() => {
+      });
+    }
     controller.abort();
   };
   return { cancel, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
@@ -341,5 +439,7 @@ export {
   applyPatch,
   getPointer,
   parsePointer,
+  pendingRequest,
+  pendingStream,
   subscribe
 };
