@@ -41,9 +41,11 @@ class OTel:
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
         self.exporter = InMemorySpanExporter()
-        provider = TracerProvider()
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):  # another test (the docs') may have set one
+            provider = TracerProvider()
+            trace.set_tracer_provider(provider)
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        trace.set_tracer_provider(provider)
         self.reader = InMemoryMetricReader()
         metrics.set_meter_provider(MeterProvider(metric_readers=[self.reader]))
 

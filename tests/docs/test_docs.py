@@ -81,16 +81,38 @@ def uses_local_model(blocks: list[Block]) -> bool:
     return any('from_provider("local"' in b.code for b in blocks)
 
 
+def uses_redis(blocks: list[Block]) -> bool:
+    """A page that reads ``REDIS_URL`` gets Debian's redis-server on a free port there."""
+    return any("REDIS_URL" in b.code for b in blocks)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_page_examples(
     page: Path,
     replay: tuple[ReplayServer, AnswerQueue],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    with contextlib.ExitStack() as stack:
+        _run_page(page, replay, monkeypatch, stack)
+
+
+def _run_page(
+    page: Path,
+    replay: tuple[ReplayServer, AnswerQueue],
+    monkeypatch: pytest.MonkeyPatch,
+    stack: contextlib.ExitStack,
+) -> None:
     blocks = collect(page)
     if uses_local_model(blocks) and (reason := local_model_missing()):
         pytest.skip(reason)
     _, answers = replay
+    if uses_redis(blocks):
+        from tests.web.redis_server import REDIS_SERVER, RedisServer
+
+        if not os.path.exists(REDIS_SERVER):
+            pytest.skip("needs Debian's redis-server (apt-get install -y redis-server)")
+        redis = stack.enter_context(RedisServer())
+        monkeypatch.setenv("REDIS_URL", redis.url)
     monkeypatch.chdir(ROOT)  # blocks refer to examples/ like a reader in a clone would
     name = "docs_" + page_id(page).replace("/", "_").replace(".", "_").replace("-", "_")
     module = types.ModuleType(name)
