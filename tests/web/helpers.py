@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -275,3 +278,18 @@ def wait_for(cond: Callable[[], Any], timeout: float, what: str = "condition") -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_module(path: str | Path, name: str) -> Any:
+    """Import a file of the repository (an example app, a script) as module ``name``.
+
+    Registered in ``sys.modules`` so pydantic can resolve the module's string annotations."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

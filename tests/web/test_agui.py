@@ -8,7 +8,6 @@ which the test opens only after the agent showed the partial state (causality, n
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from schemastream.patch import apply_patch
 
-from .helpers import ServerThread, make_ideas, wait_for
+from .helpers import ServerThread, load_module, make_ideas, wait_for
 from .npm import REACT_EXAMPLE, NodeLines, requires_npm
 from .test_browser import ReplayBackend
 
@@ -26,13 +25,7 @@ pytestmark = [requires_npm]
 
 
 def load_react_example() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "schemastream_example_react_app", REACT_EXAMPLE / "app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(REACT_EXAMPLE / "app.py", "schemastream_example_react_app")
 
 
 REACT_APP = load_react_example()

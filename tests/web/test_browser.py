@@ -11,7 +11,6 @@ the DOM while the stream is held, then lets it go on.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import threading
@@ -24,7 +23,7 @@ import pytest
 from tests.replay.base import Script
 
 from .browser import cards, chromium_page, requires_chromium
-from .helpers import ServerThread, make_ideas, wait_for
+from .helpers import ServerThread, load_module, make_ideas, wait_for
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 
@@ -32,17 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 Gate = tuple[int, str, float]  # (item index, field, fraction of the field written)
 
 
-def load_example() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "schemastream_example_web_app", ROOT / "examples/web/app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-EXAMPLE = load_example()
+EXAMPLE = load_module("examples/web/app.py", "schemastream_example_web_app")
 
 
 # -- backends ------------------------------------------------------------------------------

@@ -4,9 +4,7 @@ schemastream.js in headless Chromium). The page records every state it rendered.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 from tests.replay.base import ReplayServer
 
 from .browser import chromium_page, requires_chromium
-from .helpers import ServerThread, wait_for
+from .helpers import ServerThread, load_module, wait_for
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 
@@ -28,14 +26,7 @@ CARDS = [
 
 
 def load_example() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "schemastream_example_cards", ROOT / "examples/cards/app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pydantic resolves the string annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_module("examples/cards/app.py", "schemastream_example_cards")
 
 
 @pytest.mark.parametrize("use_async", [True, False], ids=["async", "sync"])
