@@ -468,15 +468,19 @@ LEAVES = {"str": str, "int": int}
 
 
 @st.composite
-def policy_models(draw: Any, depth: int = 0) -> type[BaseModel]:
+def policy_models(draw: Any, depth: int = 0, prefix: str = "f") -> type[BaseModel]:
     n = draw(st.integers(1, 4))
     fields: dict[str, Any] = {}
     for i in range(n):
         kind = draw(
-            st.sampled_from(["str", "int", "model", "list"] if depth < 2 else ["str", "int"])
+            st.sampled_from(
+                ["str", "int", "model", "list", "union"] if depth < 2 else ["str", "int"]
+            )
         )
         if kind == "model":
             tp: Any = draw(policy_models(depth + 1))
+        elif kind == "union":  # members with keys of their own: a key decides
+            tp = Union[draw(policy_models(depth + 1, "a")), draw(policy_models(depth + 1, "b"))]
         elif kind == "list":
             inner = draw(st.sampled_from(["str", "model"]))
             item = draw(policy_models(depth + 1)) if inner == "model" else str
@@ -486,7 +490,7 @@ def policy_models(draw: Any, depth: int = 0) -> type[BaseModel]:
         else:
             tp = LEAVES[kind]
         marks = draw(st.lists(st.sampled_from([ss.Done, ss.NotNull, ss.WithState]), max_size=2))
-        fields[f"f{i}"] = (Annotated[(tp, *marks)] if marks else tp, ...)
+        fields[f"{prefix}{i}"] = (Annotated[(tp, *marks)] if marks else tp, ...)
     return create_model(f"M{depth}_{draw(st.integers(0, 10**6))}", **fields)  # type: ignore[call-overload]
 
 
@@ -508,6 +512,8 @@ def _value(draw: Any, tp: Any) -> Any:
         return draw(st.integers(-1000, 1000))
     if get_origin(tp) is list:
         return [_value(draw, get_args(tp)[0]) for _ in range(draw(st.integers(0, 3)))]
+    if get_origin(tp) is Union:
+        return _doc(draw, draw(st.sampled_from(get_args(tp))))
     return _doc(draw, tp)
 
 
@@ -545,6 +551,13 @@ def _check_field(v: Any, tp: Any) -> None:
     elif get_origin(tp) is list and v is not None:
         for x in v:
             _check_field(x, get_args(tp)[0])
+    elif get_origin(tp) is Union and v is not None:
+        members = get_args(tp)
+        model = getattr(v, "__schemastream_model__", type(v))
+        assert model in members, v  # a typed member at every moment, never a dict
+        if done:
+            assert type(v) in members
+        _check_snapshot(v, model)
 
 
 def _strip_states(state: Any) -> Any:
