@@ -28,6 +28,7 @@ from schemastream.core import StreamSession
 from schemastream.events import StreamEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
+from tests.replay.base import Script
 
 
 class Idea(BaseModel):
@@ -293,3 +294,52 @@ def load_module(path: str | Path, name: str) -> Any:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# -- the example apps' backend: the real openai SDK against a replay server --------------------
+
+Gate = tuple[int, str, float]  # (item index, field, fraction of the field written)
+
+
+def gate_at(script: Script, pos: int) -> threading.Event:
+    """Hold a 4-characters-per-frame Responses script once ``pos`` characters were sent."""
+    head = 4  # frames before the first document piece (see tests/openai/test_e2e.py)
+    return script.gate(head + pos // 4 + 1)
+
+
+class ReplayBackend:
+    def __init__(self, use_async: bool = True) -> None:
+        import openai
+        import schemastream as ss
+        from tests.replay.base import ReplayServer
+
+        self.name = "replay-async" if use_async else "replay-sync"
+        self.server = ReplayServer().start()
+        cls = openai.AsyncOpenAI if use_async else openai.OpenAI
+        self.sdk = cls(base_url=self.server.url + "/v1", api_key="test", max_retries=0)
+        self.client = ss.from_openai(self.sdk)
+
+    def prepare(
+        self, ideas: list[dict[str, str]], gates: list[Gate], *, fail: bool = False
+    ) -> list[threading.Event]:
+        from tests.replay import openai_server as oa
+
+        doc = {"items": ideas}
+        if fail:
+            doc = {
+                "items": [ideas[0], {"title": ideas[1]["title"], "blurb": "x" * 200}, *ideas[2:]]
+            }
+        text = json.dumps(doc, separators=(",", ":"))
+        script = oa.responses_text_script(text, 4, delay=0.002)
+        events = []
+        for item, fld, frac in gates:
+            start = text.index(json.dumps(ideas[item][fld]))
+            events.append(gate_at(script, start + 1 + int(len(ideas[item][fld]) * frac)))
+        self.server.add(script)
+        return events
+
+    def upstream_cut(self) -> bool:
+        return bool(self.server.exchanges) and self.server.last.disconnected
+
+    def close(self) -> None:
+        self.server.stop()

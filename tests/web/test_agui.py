@@ -17,9 +17,8 @@ import pytest
 
 from schemastream.patch import apply_patch
 
-from .helpers import ServerThread, load_module, make_ideas, wait_for
+from .helpers import ReplayBackend, ServerThread, load_module, make_ideas, wait_for
 from .npm import REACT_EXAMPLE, NodeLines, requires_npm
-from .test_browser import ReplayBackend
 
 pytestmark = [requires_npm]
 
@@ -29,15 +28,6 @@ def load_react_example() -> Any:
 
 
 REACT_APP = load_react_example()
-
-
-@pytest.fixture(params=["replay-async", "replay-sync"])
-def backend(request: pytest.FixtureRequest) -> Iterator[ReplayBackend]:
-    b = ReplayBackend(use_async=request.param == "replay-async")
-    try:
-        yield b
-    finally:
-        b.close()
 
 
 @pytest.fixture

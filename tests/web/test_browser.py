@@ -13,81 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.replay.base import Script
-
 from .browser import cards, chromium_page, requires_chromium
-from .helpers import ServerThread, load_module, make_ideas, wait_for
+from .helpers import ReplayBackend, ServerThread, gate_at, load_module, make_ideas, wait_for
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 
 ROOT = Path(__file__).resolve().parents[2]
-Gate = tuple[int, str, float]  # (item index, field, fraction of the field written)
 
 
 EXAMPLE = load_module("examples/web/app.py", "schemastream_example_web_app")
-
-
-# -- backends ------------------------------------------------------------------------------
-
-
-def gate_at(script: Script, pos: int) -> threading.Event:
-    """Hold a 4-characters-per-frame Responses script once ``pos`` characters were sent."""
-    head = 4  # frames before the first document piece (see tests/openai/test_e2e.py)
-    return script.gate(head + pos // 4 + 1)
-
-
-class ReplayBackend:
-    def __init__(self, use_async: bool = True) -> None:
-        import openai
-        import schemastream as ss
-        from tests.replay.base import ReplayServer
-
-        self.name = "replay-async" if use_async else "replay-sync"
-        self.server = ReplayServer().start()
-        cls = openai.AsyncOpenAI if use_async else openai.OpenAI
-        self.sdk = cls(base_url=self.server.url + "/v1", api_key="test", max_retries=0)
-        self.client = ss.from_openai(self.sdk)
-
-    def prepare(
-        self, ideas: list[dict[str, str]], gates: list[Gate], *, fail: bool = False
-    ) -> list[threading.Event]:
-        from tests.replay import openai_server as oa
-
-        doc = {"items": ideas}
-        if fail:
-            doc = {
-                "items": [ideas[0], {"title": ideas[1]["title"], "blurb": "x" * 200}, *ideas[2:]]
-            }
-        text = json.dumps(doc, separators=(",", ":"))
-        script = oa.responses_text_script(text, 4, delay=0.002)
-        events = []
-        for item, fld, frac in gates:
-            start = text.index(json.dumps(ideas[item][fld]))
-            events.append(gate_at(script, start + 1 + int(len(ideas[item][fld]) * frac)))
-        self.server.add(script)
-        return events
-
-    def upstream_cut(self) -> bool:
-        return bool(self.server.exchanges) and self.server.last.disconnected
-
-    def close(self) -> None:
-        self.server.stop()
-
-
-@pytest.fixture(params=["replay-async", "replay-sync"])
-def backend(request: pytest.FixtureRequest) -> Iterator[ReplayBackend]:
-    b = ReplayBackend(use_async=request.param == "replay-async")
-    try:
-        yield b
-    finally:
-        b.close()
 
 
 @pytest.fixture

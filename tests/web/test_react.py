@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from .browser import cards, chromium_page, requires_chromium
-from .helpers import ServerThread, make_ideas, wait_for
+from .helpers import ReplayBackend, ServerThread, make_ideas, wait_for
 from .npm import build_react_example, requires_npm
 from .test_agui import REACT_APP
-from .test_browser import ReplayBackend, status, wait_cards
+from .test_browser import status, wait_cards
 
 pytestmark = [pytest.mark.browser, requires_chromium, requires_npm]
 
@@ -33,15 +33,6 @@ PAGES = {"hook": "/", "useObject": "/object", "useChat": "/chat"}
 @pytest.fixture(scope="module")
 def built() -> None:
     build_react_example()
-
-
-@pytest.fixture(params=["replay-async", "replay-sync"])
-def backend(request: pytest.FixtureRequest) -> Iterator[ReplayBackend]:
-    b = ReplayBackend(use_async=request.param == "replay-async")
-    try:
-        yield b
-    finally:
-        b.close()
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from schemastream.web import MemoryStore
 from schemastream.web.resumable import parse_event_id
 
 from .browser import cards, chromium_page, requires_chromium
-from .helpers import ServerThread, make_ideas, wait_for
+from .helpers import ReplayBackend, ServerThread, make_ideas, wait_for
 from .npm import build_react_example, requires_npm
 from .resumable_app import CutFirstResponse
 from .test_agui import REACT_APP
-from .test_browser import ReplayBackend, status, wait_cards
+from .test_browser import status, wait_cards
 from .test_react import go
 
 pytestmark = [pytest.mark.browser, requires_chromium, requires_npm]
