@@ -328,20 +328,8 @@ class ResumableEventStreamResponse(EventStreamResponse):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _serve(self, stream_id: str, after: int, receive: Receive, send: Send) -> None:
-        sender = asyncio.ensure_future(self._send_frames(stream_id, after, send))
-        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
-        try:
-            await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, watcher):
-                task.cancel()
-            for task in (sender, watcher):
-                with contextlib.suppress(BaseException):
-                    await task
-        if sender.done() and not sender.cancelled():
-            exc = sender.exception()
-            if exc is not None and not isinstance(exc, OSError):
-                raise exc
+        # the generation runs detached: a reader that goes away stops only its own frames
+        await self._until_sent_or_gone(self._send_frames(stream_id, after, send), receive)
 
     async def _send_frames(self, stream_id: str, after: int, send: Send) -> None:
         await self._start(send)

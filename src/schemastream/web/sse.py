@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.background import BackgroundTask
@@ -112,14 +112,30 @@ class PumpedResponse(Response):
     # -- delivery ----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pump = EventPump(self.stream)
-        sender = asyncio.ensure_future(self._send_events(pump, scope, receive, send))
+        await self._until_sent_or_gone(
+            self._send_events(pump, scope, receive, send), receive, pump.stop
+        )
+        if self.background is not None and not self.disconnected and not self.aborted:
+            await self.background()
+
+    async def _until_sent_or_gone(
+        self,
+        sending: Coroutine[Any, Any, None],
+        receive: Receive,
+        stop: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Run ``sending`` until it ends or the client disconnects, whichever comes first;
+        then ``stop`` (closes the stream, so the model call) and re-raise what ``sending``
+        raised (a dropped connection's ``OSError`` aside)."""
+        sender = asyncio.ensure_future(sending)
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         try:
             await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (sender, watcher):
                 task.cancel()
-            await pump.stop()
+            if stop is not None:
+                await stop()
             for task in (sender, watcher):
                 with contextlib.suppress(BaseException):
                     await task
@@ -127,8 +143,6 @@ class PumpedResponse(Response):
             exc = sender.exception()
             if exc is not None and not isinstance(exc, OSError):
                 raise exc
-        if self.background is not None and not self.disconnected and not self.aborted:
-            await self.background()
 
     async def _watch_disconnect(self, receive: Receive) -> None:
         while True:
