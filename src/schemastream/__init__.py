@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .client import AsyncClient, Client, from_anthropic, from_genai, from_openai, from_provider
+from .contract import Delta, Mode, Usage
 from .core import StreamDriver, StreamSession
 from .errors import (
     ConfigurationError,
@@ -27,7 +28,6 @@ from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEve
 from .jsonstream import JsonStreamParser
 from .partial import Partial, PartialModel, field_state, is_complete, partial_model
 from .policies import Done, FieldState, NotNull, StreamCheck, WithState
-from .providers.base import Delta, Mode, Usage
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream, StreamClosed
 from .telemetry import instrument, uninstrument

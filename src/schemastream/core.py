@@ -14,13 +14,14 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from .contract import Delta, Mode, Request, Usage
 from .errors import IncompleteOutputError, JsonStreamError, RefusalError, StreamValidationError
 from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from .jsonstream import JsonStreamParser
 from .jsonstream.events import Path
 from .partial.builder import PartialBuilder
 from .policies import FieldState
-from .providers.base import Delta, Mode, Provider, Request, Usage
+from .providers.base import Provider
 from .schema import ResponseSpec
 from .schema.plan import ListNode, ModelNode, compile_plan
 

@@ -12,12 +12,12 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
 
+from .contract import AsyncDeltaStream, DeltaStream, Usage
 from .core import RETRYABLE, StreamDriver
 from .errors import SchemaStreamError
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
 from .policies import FieldState
-from .providers.base import AsyncDeltaStream, DeltaStream, Usage
 from .telemetry import Telemetry, aobserve, observe
 
 T = TypeVar("T")

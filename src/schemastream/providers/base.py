@@ -10,85 +10,21 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+# re-exported: the provider modules import the shared types from here
+from ..contract import AsyncDeltaStream as AsyncDeltaStream
+from ..contract import Delta as Delta
+from ..contract import DeltaStream as DeltaStream
+from ..contract import FinishReason as FinishReason
+from ..contract import Mode as Mode
+from ..contract import Request as Request
+from ..contract import Usage as Usage
 from ..errors import ConfigurationError, ProviderError, StreamValidationError
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
-
-
-class Mode(str, Enum):
-    """How the model is asked for structured output."""
-
-    TOOLS = "tools"  # function / tool calling; strict schema where supported
-    JSON_SCHEMA = "json_schema"  # response_format json_schema (strict)
-    JSON = "json"  # json_object mode + schema in the prompt
-    MD_JSON = "md_json"  # fenced ```json in plain text, parsed leniently
-    RESPONSES_JSON_SCHEMA = "responses_json_schema"  # OpenAI Responses API, text.format
-    RESPONSES_TOOLS = "responses_tools"  # OpenAI Responses API, function tool
-
-
-FinishReason = Literal["stop", "length", "refusal", "content_filter", "tool_calls", "other"]
-
-
-@dataclass
-class Usage:
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-
-    @property
-    def total_tokens(self) -> int | None:
-        if self.input_tokens is None and self.output_tokens is None:
-            return None
-        return (self.input_tokens or 0) + (self.output_tokens or 0)
-
-
-@dataclass
-class Delta:
-    """One step of a provider stream, already reduced to what the core needs.
-
-    ``text`` is new characters of the JSON document (tool arguments or content). A provider
-    yields a ``Delta`` with ``finish_reason`` set exactly once, when the model stopped.
-    """
-
-    text: str = ""
-    finish_reason: FinishReason | None = None
-    refusal: str | None = None
-    usage: Usage | None = None
-
-
-@dataclass
-class Request:
-    """Provider-shaped request: which endpoint (``kind``) and its SDK keyword arguments."""
-
-    kind: str
-    kwargs: dict[str, Any]
-    mode: Mode
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class DeltaStream(abc.ABC):
-    """A sync, open provider stream. ``close()`` must close the HTTP response at once."""
-
-    @abc.abstractmethod
-    def __iter__(self) -> Iterator[Delta]: ...
-
-    @abc.abstractmethod
-    def close(self) -> None: ...
-
-
-class AsyncDeltaStream(abc.ABC):
-    """Async twin of :class:`DeltaStream`."""
-
-    @abc.abstractmethod
-    def __aiter__(self) -> AsyncIterator[Delta]: ...
-
-    @abc.abstractmethod
-    async def aclose(self) -> None: ...
 
 
 class Provider(abc.ABC):
