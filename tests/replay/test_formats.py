@@ -1,0 +1,273 @@
+"""The replay servers' reasoning, prose, several-call and usage streams, read by the real SDKs.
+
+Each provider's builders (``tests/replay/*_server.py``) are played over HTTP to the installed
+``openai``, ``anthropic`` and ``google-genai`` SDKs, and each test asserts that the SDK parsed
+the stream into its own typed objects -- the event classes, the accumulated final message, the
+usage objects -- with the reasoning text, the tool calls (ids, names, indexes, arguments) and
+the token counts scripted. The SDKs' own parsers and accumulators are the reference for "the
+exact wire format"."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import (
+    ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputMessage,
+    ResponseReasoningItem,
+    ResponseReasoningSummaryPartAddedEvent,
+    ResponseReasoningSummaryPartDoneEvent,
+    ResponseReasoningSummaryTextDeltaEvent,
+    ResponseReasoningSummaryTextDoneEvent,
+    ResponseReasoningTextDeltaEvent,
+    ResponseReasoningTextDoneEvent,
+)
+
+import openai
+from tests.replay import openai_server as O
+from tests.replay.base import ReplayServer, Tokens, replay_server
+
+IDEA = {"title": "Solar kettle", "score": 7}
+TASK = {"task": "water the plants", "due": "monday"}
+THOUGHT = "The user wants ideas. A kettle that runs on sunlight is cheap to explain."
+SUMMARIES = ["**Reading the request**\n\nThe user wants one idea.", "**Choosing**\n\nA kettle."]
+# three calls of two tools; call 1 is the longest so the interleaving is visible at its end
+CALLS = [
+    ("Idea", IDEA, "call_a"),
+    ("Task", TASK, "call_b"),
+    ("Idea", {"title": "Wind spoon", "score": 3}, "call_c"),
+]
+TOOLS = [
+    {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+    for name in ("Idea", "Task")
+]
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    with replay_server() as s:
+        yield s
+
+
+@pytest.fixture
+def oai(server: ReplayServer) -> Iterator[openai.OpenAI]:
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+    yield client
+    client.close()
+
+
+def _chat(client: openai.OpenAI, **kw: Any) -> list[ChatCompletionChunk]:
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True, **kw
+    )
+    return list(stream)
+
+
+# -- OpenAI chat completions ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["reasoning_content", "reasoning"])
+def test_chat_reasoning_then_prose_and_fenced_json(
+    server: ReplayServer, oai: openai.OpenAI, key: str
+) -> None:
+    answer = O.md_json(IDEA, prose="Here is one idea:")
+    deltas = O.chat_reasoning_deltas(THOUGHT, 7, key=key) + O.chat_content_deltas(answer, 5)
+    server.add(O.chat_script(deltas, usage=Tokens(40, 30, cached=32, reasoning=18)))
+    chunks = _chat(oai, stream_options={"include_usage": True})
+
+    assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
+    with_choice = [c for c in chunks if c.choices]
+    assert with_choice[0].choices[0].delta.role == "assistant"
+    extras = [c.choices[0].delta.model_extra or {} for c in with_choice]
+    # not in the SDK's types: the reasoning sits in model_extra under the server's own key
+    assert "".join(e.get(key) or "" for e in extras) == THOUGHT
+    assert all(set(e) <= {key} for e in extras)
+    texts = [c.choices[0].delta.content or "" for c in with_choice]
+    assert "".join(texts) == answer
+    first_content = next(i for i, t in enumerate(texts) if t)
+    assert all(not e for e in extras[first_content:])  # reasoning came before the answer
+    assert with_choice[-1].choices[0].finish_reason == "stop"
+
+    last = chunks[-1]
+    assert last.choices == []
+    assert isinstance(last.usage, CompletionUsage)
+    assert (last.usage.prompt_tokens, last.usage.completion_tokens) == (40, 30)
+    assert last.usage.total_tokens == 70
+    assert last.usage.prompt_tokens_details is not None
+    assert last.usage.prompt_tokens_details.cached_tokens == 32
+    assert last.usage.completion_tokens_details is not None
+    assert last.usage.completion_tokens_details.reasoning_tokens == 18
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+def test_chat_usage_only_when_requested(server: ReplayServer, oai: openai.OpenAI) -> None:
+    """Like api.openai.com: no ``usage`` member and no usage chunk unless
+    ``stream_options.include_usage`` was sent; the same script serves both requests."""
+    deltas = O.chat_content_deltas(IDEA)
+    server.add(O.chat_script(deltas), O.chat_script(deltas))
+    plain = _chat(oai)
+    asked = _chat(oai, stream_options={"include_usage": True})
+
+    assert all(c.choices for c in plain)
+    assert all("usage" not in c.model_fields_set for c in plain)
+    assert b'"usage"' not in b"".join(server.exchanges[0].sent)
+    assert asked[-1].choices == [] and asked[-1].usage is not None
+    assert all("usage" in c.model_fields_set for c in asked)
+    assert len(asked) == len(plain) + 1
+
+
+@pytest.mark.parametrize("interleaved", [True, False])
+def test_chat_three_tool_calls_of_two_tools(
+    server: ReplayServer, oai: openai.OpenAI, interleaved: bool
+) -> None:
+    calls = O.chat_tool_call_deltas(CALLS, 5, interleaved=interleaved)
+    deltas = O.interleave(O.chat_reasoning_deltas(THOUGHT, 9, key="reasoning"), calls)
+    server.add(O.chat_script(deltas, usage=Tokens(50, 60, reasoning=20)))
+    with oai.chat.completions.stream(
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        tools=TOOLS,  # type: ignore[arg-type]
+        stream_options={"include_usage": True},
+    ) as stream:
+        chunks = [e.chunk for e in stream if e.type == "chunk"]
+        final = stream.get_final_completion()
+
+    # the raw deltas: index on every entry, id/name/type only on each call's first
+    entries = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    order = [tc.index for tc in entries]
+    assert sorted(set(order)) == [0, 1, 2]
+    if interleaved:
+        assert order[:6] == [0, 1, 2, 0, 1, 2]
+    else:
+        assert order == sorted(order)
+    for index, (name, _doc, call_id) in enumerate(CALLS):
+        mine = [tc for tc in entries if tc.index == index]
+        assert (mine[0].id, mine[0].type) == (call_id, "function")
+        assert mine[0].function is not None and mine[0].function.name == name
+        assert all(tc.id is None and tc.function and tc.function.name is None for tc in mine[1:])
+    reasoning = "".join(
+        (c.choices[0].delta.model_extra or {}).get("reasoning") or "" for c in chunks if c.choices
+    )
+    assert reasoning == THOUGHT
+
+    # the SDK's own accumulator rebuilds the three calls
+    message = final.choices[0].message
+    assert final.choices[0].finish_reason == "tool_calls"
+    assert message.tool_calls is not None
+    got = [
+        (tc.id, tc.function.name, json.loads(tc.function.arguments)) for tc in message.tool_calls
+    ]  # type: ignore[union-attr]
+    assert got == [(call_id, name, doc) for name, doc, call_id in CALLS]
+    assert final.usage is not None and final.usage.completion_tokens_details is not None
+    assert final.usage.completion_tokens_details.reasoning_tokens == 20
+
+
+# -- OpenAI Responses API ------------------------------------------------------------------
+
+
+def _responses(client: openai.OpenAI) -> list[Any]:
+    return list(
+        client.responses.create(model="m", input="hi", reasoning={"summary": "auto"}, stream=True)
+    )
+
+
+def test_responses_reasoning_summaries_then_message(
+    server: ReplayServer, oai: openai.OpenAI
+) -> None:
+    items = [O.reasoning_item(SUMMARIES), O.message_item(IDEA)]
+    usage = Tokens(100, 80, cached=64, reasoning=48)
+    server.add(O.responses_script(items, 6, usage=usage), O.responses_script(items, 6, usage=usage))
+    events = _responses(oai)
+
+    deltas = [e for e in events if isinstance(e, ResponseReasoningSummaryTextDeltaEvent)]
+    for s, text in enumerate(SUMMARIES):
+        assert "".join(d.delta for d in deltas if d.summary_index == s) == text
+    assert {(d.item_id, d.output_index) for d in deltas} == {("rs_replay1", 0)}
+    added = [e for e in events if isinstance(e, ResponseReasoningSummaryPartAddedEvent)]
+    done = [e for e in events if isinstance(e, ResponseReasoningSummaryPartDoneEvent)]
+    text_done = [e for e in events if isinstance(e, ResponseReasoningSummaryTextDoneEvent)]
+    assert [e.summary_index for e in added] == [e.summary_index for e in done] == [0, 1]
+    assert [e.part.text for e in done] == [e.text for e in text_done] == SUMMARIES
+    item_added = [e for e in events if isinstance(e, ResponseOutputItemAddedEvent)]
+    assert [type(e.item) for e in item_added] == [ResponseReasoningItem, ResponseOutputMessage]
+    # the reasoning events all come before the message's first event
+    first_message = events.index(item_added[1])
+    assert all(events.index(d) < first_message for d in deltas)
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+
+    completed = events[-1]
+    assert isinstance(completed, ResponseCompletedEvent)
+    u = completed.response.usage
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens, u.total_tokens) == (100, 80, 180)
+    assert u.input_tokens_details.cached_tokens == 64
+    assert u.output_tokens_details.reasoning_tokens == 48
+
+    # the SDK's accumulating stream agrees with every event (it checks item identities)
+    with oai.responses.stream(model="m", input="hi", reasoning={"summary": "auto"}) as stream:
+        final = stream.get_final_response()
+    reasoning, message = final.output
+    assert isinstance(reasoning, ResponseReasoningItem)
+    assert [s.text for s in reasoning.summary] == SUMMARIES
+    assert isinstance(message, ResponseOutputMessage)
+    assert json.loads(final.output_text) == IDEA
+
+
+def test_responses_reasoning_text(server: ReplayServer, oai: openai.OpenAI) -> None:
+    """Raw reasoning content (``response.reasoning_text.delta``), as open-weight models
+    served with the Responses API send it, beside a summary."""
+    items = [O.reasoning_item(SUMMARIES[:1], text=THOUGHT), O.message_item(IDEA)]
+    server.add(O.responses_script(items, 8))
+    events = _responses(oai)
+
+    deltas = [e for e in events if isinstance(e, ResponseReasoningTextDeltaEvent)]
+    assert "".join(d.delta for d in deltas) == THOUGHT
+    assert {(d.item_id, d.output_index, d.content_index) for d in deltas} == {("rs_replay1", 0, 0)}
+    (done,) = [e for e in events if isinstance(e, ResponseReasoningTextDoneEvent)]
+    assert done.text == THOUGHT
+    parts = [e.part for e in events if isinstance(e, ResponseContentPartAddedEvent)]
+    assert [p.type for p in parts] == ["reasoning_text", "output_text"]
+    completed = events[-1]
+    assert isinstance(completed, ResponseCompletedEvent)
+    item = completed.response.output[0]
+    assert isinstance(item, ResponseReasoningItem) and item.content is not None
+    assert item.content[0].text == THOUGHT
+
+
+@pytest.mark.parametrize("interleaved", [True, False])
+def test_responses_three_function_calls(
+    server: ReplayServer, oai: openai.OpenAI, interleaved: bool
+) -> None:
+    items = [O.reasoning_item(SUMMARIES)] + [
+        O.function_call_item(doc, name, call_id=call_id, item_id=f"fc_{call_id}")
+        for name, doc, call_id in CALLS
+    ]
+    server.add(O.responses_script(items, 5, interleaved=interleaved))
+    events = _responses(oai)
+    deltas = [e for e in events if isinstance(e, ResponseFunctionCallArgumentsDeltaEvent)]
+    order = [d.output_index for d in deltas]
+    if interleaved:
+        assert order[:6] == [1, 2, 3, 1, 2, 3]
+    else:
+        assert order == sorted(order)
+    for index, (_name, doc, call_id) in enumerate(CALLS, start=1):
+        mine = [d for d in deltas if d.output_index == index]
+        assert {d.item_id for d in mine} == {f"fc_{call_id}"}
+        assert json.loads("".join(d.delta for d in mine)) == doc
+
+    server.add(O.responses_script(items, 5, interleaved=interleaved))
+    with oai.responses.stream(model="m", input="hi") as stream:
+        final = stream.get_final_response()
+    calls = final.output[1:]
+    assert all(isinstance(c, ResponseFunctionToolCall) for c in calls)
+    got = [(c.call_id, c.name, json.loads(c.arguments)) for c in calls]  # type: ignore[union-attr]
+    assert got == [(call_id, name, doc) for name, doc, call_id in CALLS]
