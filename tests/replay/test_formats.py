@@ -14,6 +14,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from anthropic.lib.streaming._types import InputJsonEvent, SignatureEvent, ThinkingEvent
+from anthropic.types import (
+    RawContentBlockDeltaEvent,
+    RawContentBlockStartEvent,
+    RawMessageDeltaEvent,
+    RawMessageStartEvent,
+    RedactedThinkingBlock,
+    SignatureDelta,
+    TextBlock,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolUseBlock,
+)
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import (
@@ -33,6 +46,7 @@ from openai.types.responses import (
 )
 
 import openai
+from tests.replay import anthropic_server as A
 from tests.replay import openai_server as O
 from tests.replay.base import ReplayServer, Tokens, replay_server
 
@@ -271,3 +285,96 @@ def test_responses_three_function_calls(
     assert all(isinstance(c, ResponseFunctionToolCall) for c in calls)
     got = [(c.call_id, c.name, json.loads(c.arguments)) for c in calls]  # type: ignore[union-attr]
     assert got == [(call_id, name, doc) for name, doc, call_id in CALLS]
+
+
+# -- Anthropic Messages --------------------------------------------------------------------
+
+ANTHROPIC_TOOLS = [{"name": name, "input_schema": {"type": "object"}} for name in ("Idea", "Task")]
+PROSE = "I'll record three things for you."
+
+
+def _pieces(doc: Any, n: int) -> list[str]:
+    return O.split(O.as_text(doc), n)
+
+
+def test_anthropic_thinking_text_and_three_tool_uses(server: ReplayServer) -> None:
+    blocks = [
+        A.thinking_block(O.split(THOUGHT, 9)),
+        A.redacted_thinking_block("EmwKAhgBEgyredacted"),
+        A.text_block(O.split(PROSE, 6)),
+        *[A.tool_use_block(_pieces(doc, 5), name, call_id) for name, doc, call_id in CALLS],
+    ]
+    usage = Tokens(30, 90, cached=2000, cache_write=120, reasoning=40)
+    server.add(A.message_script(blocks, usage=usage))
+    client = A.make_client(server)
+    with client.messages.stream(
+        model="claude-test-1",
+        max_tokens=2048,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        tools=ANTHROPIC_TOOLS,
+        messages=[{"role": "user", "content": "hi"}],
+    ) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+
+    # the SDK's own higher-level events
+    thinking = [e for e in events if isinstance(e, ThinkingEvent)]
+    assert "".join(e.thinking for e in thinking) == THOUGHT
+    assert thinking[-1].snapshot == THOUGHT
+    assert [e.signature for e in events if isinstance(e, SignatureEvent)] == [A.SIGNATURE]
+    json_events = [e for e in events if isinstance(e, InputJsonEvent)]
+    assert [e.snapshot for e in json_events if e.partial_json][-1] == CALLS[-1][1]
+    # the raw events: blocks in index order, each started, filled and stopped before the next
+    starts = [e for e in events if isinstance(e, RawContentBlockStartEvent)]
+    assert [(e.index, e.content_block.type) for e in starts] == list(
+        enumerate(["thinking", "redacted_thinking", "text", "tool_use", "tool_use", "tool_use"])
+    )
+    block_of = [e.index for e in events if hasattr(e, "index")]
+    assert block_of == sorted(block_of)
+    deltas = [e.delta for e in events if isinstance(e, RawContentBlockDeltaEvent)]
+    assert any(isinstance(d, ThinkingDelta) for d in deltas)
+    assert isinstance([d for d in deltas if not isinstance(d, ThinkingDelta)][0], SignatureDelta)
+
+    # the accumulated message
+    assert [b.type for b in final.content] == [s.content_block.type for s in starts]
+    think, redacted, text, *tools = final.content
+    assert isinstance(think, ThinkingBlock) and isinstance(redacted, RedactedThinkingBlock)
+    assert (think.thinking, think.signature) == (THOUGHT, A.SIGNATURE)
+    assert redacted.data == "EmwKAhgBEgyredacted"
+    assert isinstance(text, TextBlock) and text.text == PROSE
+    got = [(b.id, b.name, b.input) for b in tools if isinstance(b, ToolUseBlock)]
+    assert got == [(call_id, name, doc) for name, doc, call_id in CALLS]
+    assert final.stop_reason == "tool_use"
+    u = final.usage
+    assert (u.input_tokens, u.output_tokens) == (30, 90)
+    assert (u.cache_read_input_tokens, u.cache_creation_input_tokens) == (2000, 120)
+    assert u.output_tokens_details is not None and u.output_tokens_details.thinking_tokens == 40
+    start = next(e for e in events if isinstance(e, RawMessageStartEvent))
+    assert start.message.usage.cache_read_input_tokens == 2000
+    delta = next(e for e in events if isinstance(e, RawMessageDeltaEvent))
+    assert delta.usage.output_tokens == 90
+
+
+def test_anthropic_text_then_json_answer(server: ReplayServer) -> None:
+    """Prose beside the object without tools: a thinking block, then text; the stop reason
+    follows the blocks (``end_turn``), and ``end=False`` cuts the stream inside the text."""
+    blocks = [A.thinking_block([THOUGHT]), A.text_block(["Sure.\n", *_pieces(IDEA, 4)])]
+    server.add(A.message_script(blocks), A.message_script(blocks, end=False))
+    client = A.make_client(server)
+    message = client.messages.create(
+        model="claude-test-1",
+        max_tokens=2048,
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+    )
+    events = list(message)
+    assert events[-2].type == "message_delta" and events[-2].delta.stop_reason == "end_turn"
+    with client.messages.stream(
+        model="claude-test-1", max_tokens=2048, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        types = [e.type for e in stream]
+        snapshot = stream.current_message_snapshot
+    assert "message_delta" not in types and "message_stop" not in types
+    assert types.count("content_block_stop") == 1  # only the thinking block was closed
+    assert isinstance(snapshot.content[1], TextBlock)
+    assert snapshot.content[1].text == "Sure.\n" + O.as_text(IDEA)
