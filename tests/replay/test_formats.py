@@ -47,6 +47,7 @@ from openai.types.responses import (
 
 import openai
 from tests.replay import anthropic_server as A
+from tests.replay import gemini_server as G
 from tests.replay import openai_server as O
 from tests.replay.base import ReplayServer, Tokens, replay_server
 
@@ -378,3 +379,80 @@ def test_anthropic_text_then_json_answer(server: ReplayServer) -> None:
     assert types.count("content_block_stop") == 1  # only the thinking block was closed
     assert isinstance(snapshot.content[1], TextBlock)
     assert snapshot.content[1].text == "Sure.\n" + O.as_text(IDEA)
+
+
+# -- Gemini --------------------------------------------------------------------------------
+
+THOUGHTS = ["**Reading the request**\n\nOne idea and a task.", "**Answering**\n\nTwo calls."]
+
+
+def _gemini_stream(server: ReplayServer) -> list[Any]:
+    from google.genai import types
+
+    client = G.make_client(server)
+    config = types.GenerateContentConfig(
+        thinking_config=types.ThinkingConfig(include_thoughts=True),
+        tools=[
+            types.Tool(
+                function_declarations=[
+                    types.FunctionDeclaration(name=name, parameters_json_schema={"type": "object"})
+                    for name in ("Idea", "Task")
+                ]
+            )
+        ],
+    )
+    return list(
+        client.models.generate_content_stream(model="gemini-test", contents="hi", config=config)
+    )
+
+
+@pytest.mark.parametrize("one_frame", [True, False])
+def test_gemini_thoughts_then_several_function_calls(server: ReplayServer, one_frame: bool) -> None:
+    import base64
+
+    from google.genai.types import GenerateContentResponse, Part
+
+    calls = [
+        G.call_part(name, doc, signature=G.SIGNATURE if i == 0 else None)
+        for i, (name, doc, _id) in enumerate(CALLS)
+    ]
+    frames = [[G.thought_part(THOUGHTS[0])], [G.thought_part(THOUGHTS[1])]]
+    frames += [calls] if one_frame else [[c] for c in calls]
+    usage = Tokens(120, 35, cached=100, reasoning=64)
+    server.add(G.stream_script(frames, usage=usage))
+    responses = _gemini_stream(server)
+
+    assert all(isinstance(r, GenerateContentResponse) for r in responses)
+    assert len(responses) == len(frames)
+    parts = [p for r in responses for p in r.candidates[0].content.parts]
+    assert all(isinstance(p, Part) for p in parts)
+    thoughts = [p for p in parts if p.thought]
+    assert [p.text for p in thoughts] == THOUGHTS
+    assert parts[: len(THOUGHTS)] == thoughts  # thoughts first, the calls after
+    fcs = [p.function_call for p in parts if p.function_call is not None]
+    assert [(c.name, c.args) for c in fcs] == [(name, doc) for name, doc, _ in CALLS]
+    assert parts[2].thought_signature == base64.b64decode(G.SIGNATURE)
+    assert all(p.thought_signature is None for p in parts[3:])
+    assert responses[-1].candidates[0].finish_reason == "STOP"
+    assert all(r.candidates[0].finish_reason is None for r in responses[:-1])
+
+    u = responses[-1].usage_metadata
+    assert u is not None
+    assert (u.prompt_token_count, u.candidates_token_count) == (120, 35)
+    assert (u.cached_content_token_count, u.thoughts_token_count) == (100, 64)
+    assert u.total_token_count == 120 + 35 + 64
+    early = responses[0].usage_metadata
+    assert early is not None and early.candidates_token_count is None
+
+
+def test_gemini_thoughts_then_text_answer(server: ReplayServer) -> None:
+    """Thoughts, then the answer's text in pieces (the first with the signature)."""
+    text = O.as_text(IDEA)
+    frames = [[G.thought_part(THOUGHTS[0])], [G.text_part(text[:9], signature=G.SIGNATURE)]]
+    frames += [[G.text_part(text[9:])]]
+    server.add(G.stream_script(frames))
+    responses = _gemini_stream(server)
+    parts = [p for r in responses for p in r.candidates[0].content.parts]
+    assert [bool(p.thought) for p in parts] == [True, False, False]
+    assert json.loads("".join(p.text or "" for p in parts if not p.thought)) == IDEA
+    assert parts[1].thought_signature is not None
