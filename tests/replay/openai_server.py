@@ -25,6 +25,15 @@ Responses API (``POST /v1/responses`` with ``stream: true``) -- ``event: <type>`
 ``response.incomplete`` (``incomplete_details.reason``), every event with a growing
 ``sequence_number``.
 
+Reasoning, prose, several tool calls, full usage (the composable builders at the end):
+``chat_script(deltas)`` with ``chat_reasoning_deltas`` (``delta.reasoning_content`` or
+``delta.reasoning``), ``chat_content_deltas`` (``md_json`` for prose + fenced JSON),
+``chat_tool_call_deltas`` (several calls by ``index``, interleaved or not) and ``interleave``;
+it sends the usage chunk only when the request asked for it, like the real API.
+``responses_script([reasoning_item([...]), message_item(doc) | function_call_item(doc, name),
+...], interleaved=...)`` for the Responses API. ``usage=Tokens(input, output, cached=,
+reasoning=)`` everywhere. ``tests/replay/test_formats.py`` reads them with the openai SDK.
+
 Errors: :func:`error_script` -- HTTP status + ``{"error": {message, type, param, code}}``.
 
 All ``*_script`` helpers take the document as a JSON-able value or a string, split it into

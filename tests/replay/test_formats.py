@@ -34,6 +34,7 @@ from openai.types.responses import (
     ResponseContentPartAddedEvent,
     ResponseFunctionCallArgumentsDeltaEvent,
     ResponseFunctionToolCall,
+    ResponseIncompleteEvent,
     ResponseOutputItemAddedEvent,
     ResponseOutputMessage,
     ResponseReasoningItem,
@@ -286,6 +287,63 @@ def test_responses_three_function_calls(
     assert all(isinstance(c, ResponseFunctionToolCall) for c in calls)
     got = [(c.call_id, c.name, json.loads(c.arguments)) for c in calls]  # type: ignore[union-attr]
     assert got == [(call_id, name, doc) for name, doc, call_id in CALLS]
+
+
+def test_responses_incomplete_and_cut(server: ReplayServer, oai: openai.OpenAI) -> None:
+    """``incomplete_reason`` cuts the last item (no inner ``.done`` events) and ends with
+    ``response.incomplete`` and its usage; ``end=False`` leaves the final event out."""
+    items = [O.reasoning_item(SUMMARIES), O.function_call_item(IDEA, "Idea")]
+    usage = Tokens(10, 16, reasoning=12)
+    server.add(
+        O.responses_script(items, 5, incomplete_reason="max_output_tokens", usage=usage),
+        O.responses_script(items, 5, end=False),
+    )
+    events = _responses(oai)
+    last = events[-1]
+    assert isinstance(last, ResponseIncompleteEvent)
+    assert last.response.incomplete_details is not None
+    assert last.response.incomplete_details.reason == "max_output_tokens"
+    assert last.response.usage is not None
+    assert last.response.usage.output_tokens_details.reasoning_tokens == 12
+    call = last.response.output[1]
+    assert isinstance(call, ResponseFunctionToolCall) and call.status == "incomplete"
+    types = [e.type for e in events]
+    assert "response.function_call_arguments.done" not in types
+    assert types.count("response.reasoning_summary_part.done") == 2  # the reasoning finished
+
+    cut = _responses(oai)
+    assert cut[-1].type == "response.output_item.done"
+    assert not any(e.type.startswith("response.completed") for e in cut)
+
+
+async def test_chat_reasoning_async(server: ReplayServer) -> None:
+    """The async SDK reads the same chunks (``model_extra`` there too)."""
+    deltas = O.chat_reasoning_deltas(THOUGHT, 7) + O.chat_tool_call_deltas(CALLS[:2], 6)
+    server.add(O.chat_script(deltas, usage=Tokens(5, 9, reasoning=4)))
+    client = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+    try:
+        stream = await client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [c async for c in stream]
+    finally:
+        await client.close()
+    extras = [(c.choices[0].delta.model_extra or {}) for c in chunks if c.choices]
+    assert "".join(e.get("reasoning_content") or "" for e in extras) == THOUGHT
+    names = [
+        tc.function.name
+        for c in chunks
+        if c.choices
+        for tc in c.choices[0].delta.tool_calls or []
+        if tc.function and tc.function.name
+    ]
+    assert names == ["Idea", "Task"]
+    usage = chunks[-1].usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == 4
 
 
 # -- Anthropic Messages --------------------------------------------------------------------
