@@ -203,14 +203,28 @@ def chat_refusal_frames(
     return frames + _chat_tail("stop", (11, 9), iu, True)
 
 
+def _chat_builder(frames: Any, doc: Any, n: int, frame_kw: dict[str, Any], kw: Any) -> Script:
+    """``include_usage="request"``: decide when the request arrives, like the real API."""
+    if frame_kw.get("include_usage") != "request":
+        return Script(chunks=frames(doc, n, **frame_kw), **kw)
+    del frame_kw["include_usage"]
+    return Script(
+        build=lambda req: frames(doc, n, include_usage=requested_usage(req), **frame_kw), **kw
+    )
+
+
 def chat_content_script(doc: Any, n: int = 4, **kw: Any) -> Script:
+    """``chat_content_frames`` as a Script; ``include_usage="request"`` sends the usage only
+    when the request asked for it (``stream_options.include_usage``)."""
     frame_kw = {k: kw.pop(k) for k in list(kw) if k in _CHAT_FRAME_KW}
-    return Script(chunks=chat_content_frames(doc, n, **frame_kw), **kw)
+    return _chat_builder(chat_content_frames, doc, n, frame_kw, kw)
 
 
 def chat_tool_script(doc: Any, n: int = 4, **kw: Any) -> Script:
+    """``chat_tool_frames`` as a Script; ``include_usage="request"`` as in
+    ``chat_content_script``."""
     frame_kw = {k: kw.pop(k) for k in list(kw) if k in _CHAT_FRAME_KW | {"name", "call_id"}}
-    return Script(chunks=chat_tool_frames(doc, n, **frame_kw), **kw)
+    return _chat_builder(chat_tool_frames, doc, n, frame_kw, kw)
 
 
 def chat_refusal_script(text: str = "I'm sorry, I can't help with that.", **kw: Any) -> Script:

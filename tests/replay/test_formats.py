@@ -10,6 +10,7 @@ exact wire format"."""
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,6 +140,18 @@ def test_chat_usage_only_when_requested(server: ReplayServer, oai: openai.OpenAI
     assert asked[-1].choices == [] and asked[-1].usage is not None
     assert all("usage" in c.model_fields_set for c in asked)
     assert len(asked) == len(plain) + 1
+
+
+@pytest.mark.parametrize("builder", [O.chat_content_script, O.chat_tool_script])
+def test_older_chat_builders_can_follow_the_request(
+    server: ReplayServer, oai: openai.OpenAI, builder: Any
+) -> None:
+    server.add(builder(IDEA, include_usage="request"), builder(IDEA, include_usage="request"))
+    plain = _chat(oai)
+    asked = _chat(oai, stream_options={"include_usage": True})
+    assert all(c.choices and c.usage is None for c in plain)
+    assert asked[-1].choices == [] and asked[-1].usage is not None
+    assert asked[-1].usage.total_tokens == 33
 
 
 @pytest.mark.parametrize("interleaved", [True, False])
@@ -514,3 +527,159 @@ def test_gemini_thoughts_then_text_answer(server: ReplayServer) -> None:
     assert [bool(p.thought) for p in parts] == [True, False, False]
     assert json.loads("".join(p.text or "" for p in parts if not p.thought)) == IDEA
     assert parts[1].thought_signature is not None
+
+
+# -- every frame validates against the SDK's own types, with no member they do not declare --
+
+# the SDKs read streams leniently (construct without validation); here each frame is
+# validated for real, and every member must be one the type declares -- except what
+# api.openai.com sends and the SDK does not declare: ``obfuscation`` on delta events,
+# ``store`` on the response object
+EXTRA_OK = {"obfuscation", "store"}
+
+
+def _sse_payloads(frames: list[bytes]) -> list[tuple[str | None, str]]:
+    out = []
+    for f in frames:
+        text = f.decode()
+        assert text.endswith("\n\n") and text.count("\n\n") == 1
+        event, data = None, []
+        for line in text.strip("\n").split("\n"):
+            if line.startswith("event: "):
+                event = line[7:]
+            else:
+                assert line.startswith("data: "), line
+                data.append(line[6:])
+        out.append((event, "\n".join(data)))
+    return out
+
+
+def _undeclared(value: Any, path: str = "") -> list[str]:
+    """Members of ``value`` (a pydantic model, nested) that its type does not declare."""
+    from pydantic import BaseModel
+
+    out: list[str] = []
+    if isinstance(value, BaseModel):
+        out += [f"{path}.{k}" for k in (value.model_extra or {}) if k not in EXTRA_OK]
+        for name in type(value).model_fields:
+            out += _undeclared(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            out += _undeclared(v, f"{path}[{i}]")
+    return out
+
+
+def _response_event_types() -> dict[str, Any]:
+    from openai.types.responses import ResponseStreamEvent
+
+    union = typing.get_args(ResponseStreamEvent)[0]  # Annotated[Union[...], discriminator]
+    return {
+        typing.get_args(cls.model_fields["type"].annotation)[0]: cls
+        for cls in typing.get_args(union)
+    }
+
+
+ALL_CALLS_CHAT = O.chat_tool_call_deltas(CALLS, 4)
+RESPONSE_ITEMS = [
+    O.reasoning_item(SUMMARIES, text=THOUGHT, encrypted_content="gAAAAB"),
+    O.message_item(O.md_json(IDEA)),
+    *[O.function_call_item(doc, name, call_id=c, item_id=f"fc_{c}") for name, doc, c in CALLS],
+]
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        O.chat_frames(O.chat_reasoning_deltas(THOUGHT) + O.chat_content_deltas(O.md_json(IDEA))),
+        O.chat_frames(
+            O.interleave(O.chat_reasoning_deltas(THOUGHT, key="reasoning"), ALL_CALLS_CHAT),
+            usage=Tokens(1, 2, cached=3, reasoning=1),
+        ),
+        O.chat_frames(ALL_CALLS_CHAT, include_usage=False, role_delta=None),
+    ],
+    ids=["chat-reasoning-prose", "chat-calls-usage", "chat-no-usage"],
+)
+def test_chat_frames_validate(frames: list[bytes]) -> None:
+    payloads = _sse_payloads(frames)
+    assert payloads[-1] == (None, "[DONE]")
+    for event, data in payloads[:-1]:
+        chunk = ChatCompletionChunk.model_validate(json.loads(data))
+        assert event is None
+        extra = [
+            p for p in _undeclared(chunk) if not p.endswith(("reasoning_content", "reasoning"))
+        ]
+        assert extra == []
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        O.responses_frames(
+            RESPONSE_ITEMS, usage=Tokens(9, 8, cached=4, reasoning=5, cache_write=1)
+        ),
+        O.responses_frames(RESPONSE_ITEMS, interleaved=True),
+        O.responses_frames(RESPONSE_ITEMS[:2], incomplete_reason="max_output_tokens"),
+    ],
+    ids=["responses", "responses-interleaved", "responses-incomplete"],
+)
+def test_responses_frames_validate(frames: list[bytes]) -> None:
+    types = _response_event_types()
+    seen = set()
+    for i, (event, data) in enumerate(_sse_payloads(frames)):
+        payload = json.loads(data)
+        assert event == payload["type"] and payload["sequence_number"] == i
+        parsed = types[event].model_validate(payload)
+        assert _undeclared(parsed) == []
+        seen.add(event)
+    assert {
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+        "response.reasoning_text.delta",
+        "response.reasoning_text.done",
+    } <= seen
+
+
+def test_anthropic_frames_validate() -> None:
+    from anthropic.types import RawMessageStreamEvent
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
+    blocks = [
+        A.thinking_block(O.split(THOUGHT, 9)),
+        A.redacted_thinking_block(),
+        A.text_block([PROSE]),
+        *[A.tool_use_block(_pieces(doc, 5), name, call_id) for name, doc, call_id in CALLS],
+    ]
+    frames = A.message_chunks(blocks, usage=Tokens(3, 4, cached=5, cache_write=6, reasoning=2))
+    kinds = []
+    for event, data in _sse_payloads(frames):
+        payload = json.loads(data)
+        assert event == payload["type"]
+        kinds.append(event)
+        if event == "ping":  # not a RawMessageStreamEvent: the SDK skips it
+            assert payload == {"type": "ping"}
+            continue
+        parsed = adapter.validate_python(payload)
+        assert _undeclared(parsed) == []
+    assert kinds[:3] == ["message_start", "content_block_start", "ping"]
+    assert kinds[-2:] == ["message_delta", "message_stop"]
+    assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 6
+
+
+def test_gemini_frames_validate() -> None:
+    from google.genai.types import GenerateContentResponse
+
+    frames = G.stream_chunks(
+        [
+            [G.thought_part(THOUGHTS[0])],
+            [G.text_part("Sure.", signature=G.SIGNATURE)],
+            [G.call_part(name, doc, call_id=c) for name, doc, c in CALLS],
+        ],
+        usage=Tokens(7, 8, cached=5, reasoning=3),
+    )
+    for event, data in _sse_payloads(frames):
+        assert event is None
+        # genai's types forbid undeclared members: validating is the whole check
+        GenerateContentResponse.model_validate_json(data)
