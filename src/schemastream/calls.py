@@ -14,8 +14,9 @@ plan and partial builder: parsing and validation exist once) and composes their 
 - *partials*: a list with one entry per call seen, in call order; ``None`` while the call
   shows nothing (its tool not yet named, its object not yet begun or hidden by a display
   policy), so an entry never moves.
-- *patch ops*: the list starts as ``add "" []``, each call as ``add "/<i>" null``, then the
-  call's own ops under ``/<i>`` (its first ``add`` of its object becomes a ``replace``).
+- *patch ops*: the list starts as ``add "" []``, each call as ``add "/<i>" null`` (or its
+  object, when that shows at once), then the call's own ops under ``/<i>`` (the first
+  ``add`` of its object, once the slot holds ``null``, is a ``replace``).
 - *items*: each call once, validated, as soon as its object closes, in completion order.
 - *final*: the validated items in call order.
 
@@ -197,7 +198,7 @@ class CallsSession:
             raise JsonStreamError(
                 f"call {call.index} ({tool.name}): {exc.message}", exc.offset
             ) from exc
-        self._ops.extend(self._relocate(call.index, final.ops))
+        self._relocate(call.index, final.ops)
         call.done = True
         call.value = final.value
         self._due = True
@@ -210,20 +211,21 @@ class CallsSession:
     def _take(self, call: _Call, events: list[StreamEvent]) -> None:
         for event in events:
             if isinstance(event, PartialEvent):
-                self._ops.extend(self._relocate(call.index, event.ops))
+                self._relocate(call.index, event.ops)
                 if self.granularity != "item":
                     self._due = True
 
-    @staticmethod
-    def _relocate(index: int, ops: list[PatchOp]) -> list[PatchOp]:
-        """A call's ops, against its own document, as ops against the list's state."""
+    def _relocate(self, index: int, ops: list[PatchOp]) -> None:
+        """Queue a call's ops, against its own document, as ops against the list's state."""
         prefix = f"/{index}"
-        out = []
+        queue = self._ops
         for op in ops:
-            if op["path"] == "" and op["op"] == "add":  # the slot exists (null) until now
+            if op["path"] == "" and op["op"] == "add":  # the slot holds null until now
+                if queue and queue[-1] == {"op": "add", "path": prefix, "value": None}:
+                    queue[-1] = {**op, "path": prefix}  # added in this batch: add it as it is
+                    continue
                 op = {**op, "op": "replace"}
-            out.append({**op, "path": prefix + op["path"]})
-        return out
+            queue.append({**op, "path": prefix + op["path"]})
 
     def _relabel(self, call: _Call, exc: StreamValidationError) -> StreamValidationError:
         assert call.tool is not None
@@ -313,7 +315,7 @@ class CallsSession:
                 raise JsonStreamError(
                     f"call {call.index} ({call.tool.name}): {exc.message}", exc.offset
                 ) from exc
-            self._ops.extend(self._relocate(call.index, final.ops))  # a root that ends at EOF
+            self._relocate(call.index, final.ops)  # a root that ends at EOF
             call.done, call.value = True, final.value
         return self._final([call.value for call in self.calls], self._ops)
 
