@@ -620,3 +620,23 @@ def test_a_call_with_no_arguments_is_incomplete():
     s.feed_delta(Delta(call=1, tool="Vote"))
     with pytest.raises(ss.IncompleteOutputError, match=r"call 1 \(Vote\): .*empty document"):
         s.finish("tool_calls")
+
+
+@pytest.mark.parametrize("rfc6902", [False, True], ids=["append", "rfc6902"])
+def test_the_web_encoder_carries_the_list_state(rfc6902):
+    from schemastream.web.encoder import WireEncoder
+
+    s, encoder = session(), WireEncoder(rfc6902=rfc6902)
+    client: Any = None
+    items = []
+    for delta in [*THREE, None]:
+        events = s.feed_delta(delta) if delta is not None else [s.finish("tool_calls")]
+        for message in encoder.encode(events):
+            if message.event in ("patch", "final"):
+                client = apply_patch(client, message.data["ops"])
+            elif message.event == "item":  # the item is in the client's state, whole
+                index, pointer = message.data["index"], message.data["pointer"]
+                assert pointer == f"/{index}" and client[index] is not None
+                items.append((index, client[index]))
+    assert client == TypeAdapter(RESPONSE).dump_python(THREE_FINAL, mode="json")
+    assert items == [(i, client[i]) for i in (1, 2, 0)]
