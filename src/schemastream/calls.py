@@ -106,6 +106,7 @@ class CallsSession:
             "context": context,
         }
         self.calls: list[_Call] = []  # in call order (first appearance)
+        self._shown: list[Any] = []  # each call's latest partial (partials on): copied per emit
         self._keys: dict[int, _Call] = {}
         self.budget_reached = False
         self.finished = False
@@ -159,6 +160,7 @@ class CallsSession:
         if not self.calls:
             self._ops.append({"op": "add", "path": "", "value": []})
         self.calls.append(call)
+        self._shown.append(None)
         self._ops.append({"op": "add", "path": f"/{call.index}", "value": None})
         if self.granularity == "change":
             self._due = True
@@ -200,7 +202,7 @@ class CallsSession:
             ) from exc
         self._relocate(call.index, final.ops)
         call.done = True
-        call.value = final.value
+        call.value = self._shown[call.index] = final.value
         self._due = True
         item = ItemEvent(index=call.index, item=final.value, pointer=f"/{call.index}")
         done = sum(1 for c in self.calls if c.done)
@@ -211,6 +213,7 @@ class CallsSession:
     def _take(self, call: _Call, events: list[StreamEvent]) -> None:
         for event in events:
             if isinstance(event, PartialEvent):
+                self._shown[call.index] = event.partial
                 self._relocate(call.index, event.ops)
                 if self.granularity != "item":
                     self._due = True
@@ -241,16 +244,12 @@ class CallsSession:
         return PartialEvent(self.partial, ops)
 
     def _snapshot(self) -> list[Any]:
-        out: list[Any] = []
-        for call in self.calls:
-            session = call.session
-            if session is None:
-                out.append(None)
-            elif call.done:
-                out.append(call.value)
-            else:  # what the call last emitted: its ops so far match it
-                out.append(session.partial if session.partials else session.builder.snapshot())
-        return out
+        if self.partials:  # what each call last emitted: the ops so far match it
+            return list(self._shown)
+        return [
+            c.value if c.done else c.session.builder.snapshot() if c.session else None
+            for c in self.calls
+        ]
 
     @property
     def snapshot(self) -> list[Any]:
@@ -317,6 +316,7 @@ class CallsSession:
                 ) from exc
             self._relocate(call.index, final.ops)  # a root that ends at EOF
             call.done, call.value = True, final.value
+            self._shown[call.index] = final.value
         return self._final([call.value for call in self.calls], self._ops)
 
     def _final(self, value: list[Any], ops: list[PatchOp]) -> FinalEvent:
