@@ -303,7 +303,7 @@ Gate = tuple[int, str, float]  # (item index, field, fraction of the field writt
 
 def gate_at(script: Script, pos: int) -> threading.Event:
     """Hold a 4-characters-per-frame Responses script once ``pos`` characters were sent."""
-    head = 4  # frames before the first document piece (see tests/openai/test_e2e.py)
+    head = 4  # frames before the first document piece (see tests/providers/test_openai_e2e.py)
     return script.gate(head + pos // 4 + 1)
 
 

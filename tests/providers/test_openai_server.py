@@ -7,10 +7,10 @@ import json
 import typing
 
 import pytest
-from openai.types.chat import ChatCompletionChunk
-from openai.types.responses import ResponseStreamEvent
 
 import openai
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import ResponseStreamEvent
 from tests.replay import openai_server as oa
 from tests.replay.base import Script, replay_server
 
