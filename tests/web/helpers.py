@@ -28,7 +28,7 @@ from schemastream.core import StreamSession
 from schemastream.events import StreamEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
-from tests.replay.base import Script
+from tests.replay.base import ReplayServer, Script
 
 
 class Idea(BaseModel):
@@ -308,13 +308,15 @@ def gate_at(script: Script, pos: int) -> threading.Event:
 
 
 class ReplayBackend:
-    def __init__(self, use_async: bool = True) -> None:
+    """The real openai SDK (async or sync) and a schemastream client over it, pointed at a
+    replay ``server`` (the suite's ``server`` fixture) that speaks OpenAI's wire format."""
+
+    def __init__(self, server: ReplayServer, use_async: bool = True) -> None:
         import openai
         import schemastream as ss
-        from tests.replay.base import ReplayServer
 
         self.name = "replay-async" if use_async else "replay-sync"
-        self.server = ReplayServer().start()
+        self.server = server
         cls = openai.AsyncOpenAI if use_async else openai.OpenAI
         self.sdk = cls(base_url=self.server.url + "/v1", api_key="test", max_retries=0)
         self.client = ss.from_openai(self.sdk)
@@ -340,6 +342,3 @@ class ReplayBackend:
 
     def upstream_cut(self) -> bool:
         return bool(self.server.exchanges) and self.server.last.disconnected
-
-    def close(self) -> None:
-        self.server.stop()
