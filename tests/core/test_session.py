@@ -19,11 +19,7 @@ from schemastream.core import StreamSession
 from schemastream.events import FinalEvent, ItemEvent, PartialEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
+from tests.models import Idea
 
 
 def session(tp, **kw) -> StreamSession:

@@ -9,15 +9,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 import schemastream as ss
+from tests.models import Idea
 
 pytestmark = pytest.mark.local
 
 SEED_PROMPT = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
 
 
 class Fruit(BaseModel):

@@ -22,18 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from pydantic import BaseModel, Field
 
 from schemastream.core import StreamSession
 from schemastream.events import StreamEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
+from tests.models import Idea
 from tests.replay.base import ReplayServer, Script
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
 
 
 def make_ideas(n: int, *, seed: int = 0) -> list[dict[str, str]]:
