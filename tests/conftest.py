@@ -1,14 +1,17 @@
 """Suite-wide switch: with ``SCHEMASTREAM_NO_SKIP=1`` (set by ``scripts/test.sh`` under CI) a
 skipped test fails, so CI cannot pass while the browser, terminal or local-model tests were
-quietly skipped for a missing chromium, tmux or llama.cpp build."""
+quietly skipped for a missing chromium, tmux or llama.cpp build. And the one ``server``
+fixture: a replay server (tests/replay/base.py) started and stopped around a test."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
+
+from tests.replay.base import ReplayServer, replay_server
 
 
 def _no_skip(report: Any) -> None:
@@ -29,3 +32,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
     _no_skip((yield).get_result())  # a module that skips itself while being collected
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    """A replay server with no scripts queued yet (``server.add(script)`` queues them)."""
+    with replay_server() as s:
+        yield s

@@ -8,9 +8,9 @@
 >>> ideas = stream.get_final_response()                                   # doctest: +SKIP
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+# No ``from __future__ import annotations`` and no ``from typing import ...`` here: the package
+# namespace holds its API and its submodules only (tests/core/test_namespace.py).
+import typing as _typing
 
 from .calls import CallsSession
 from .client import AsyncClient, Client, from_anthropic, from_genai, from_openai, from_provider
@@ -23,6 +23,7 @@ from .errors import (
     ProviderError,
     RefusalError,
     SchemaStreamError,
+    StreamClosed,
     StreamValidationError,
 )
 from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEvent
@@ -31,10 +32,10 @@ from .partial import Partial, PartialModel, field_state, is_complete, partial_mo
 from .policies import Done, FieldState, NotNull, StreamCheck, WithState
 from .schema import ResponseSpec
 from .schema.tools import ParallelTool, parallel_tools
-from .stream import AsyncStream, Stream, StreamClosed
+from .stream import AsyncStream, Stream
 from .telemetry import instrument, uninstrument
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from . import web as web
 
 __version__ = "0.1.0"
@@ -86,7 +87,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     # ``ss.web`` imports Starlette: load it only when asked for
     if name == "web":
         import importlib

@@ -93,3 +93,7 @@ class ProviderError(SchemaStreamError):
 
 class ConfigurationError(SchemaStreamError, ValueError):
     """Unknown provider, missing extra or missing API key; the message says what to do."""
+
+
+class StreamClosed(SchemaStreamError):
+    """The stream was closed before its final value was known."""

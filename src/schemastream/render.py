@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent
+from .partial import is_complete
 
 CHECK = "✓"
 CURSOR = "▌"
@@ -52,19 +53,6 @@ _STATE_STYLE = {
     STATE_INTERRUPTED: "bold magenta",
     STATE_ERROR: "bold red",
 }
-
-
-def _is_complete(obj: Any, field: str | None = None) -> bool | None:
-    """``ss.is_complete`` when the core provides it; ``None`` when it cannot tell."""
-    try:
-        import schemastream as ss
-
-        fn: Callable[..., Any] | None = getattr(ss, "is_complete", None)
-        if fn is None:
-            return None
-        return bool(fn(obj) if field is None else fn(obj, field))
-    except Exception:
-        return None
 
 
 def _fields(value: Any) -> list[tuple[str, Any]] | None:
@@ -110,9 +98,7 @@ def render_value(value: Any, *, streaming: bool = False) -> RenderableType:
         for name, val in pairs:
             field_streaming = streaming and name == growing
             if streaming and isinstance(value, BaseModel):
-                done = _is_complete(value, name)
-                if done is not None:
-                    field_streaming = field_streaming and not done
+                field_streaming = field_streaming and not is_complete(value, name)
             grid.add_row(f"{name}:", render_value(val, streaming=field_streaming))
         return grid
     if isinstance(value, (list, tuple)):
@@ -341,7 +327,7 @@ class StreamView:
                 parts.append(Text(f"waiting for output {PENDING}", style="dim"))
             else:
                 done = self.has_final or (
-                    isinstance(self.partial, BaseModel) and _is_complete(self.partial) is True
+                    isinstance(self.partial, BaseModel) and is_complete(self.partial)
                 )
                 border = "green" if done else "yellow"
                 title = Text(CHECK, style="bold green") if done else Text(PENDING, style="yellow")
@@ -359,7 +345,7 @@ class StreamView:
         if index in self.completed or self.has_final:
             return True
         # a finished item in a snapshot is an instance of the user's model (not a partial)
-        return isinstance(item, BaseModel) and _is_complete(item) is True
+        return isinstance(item, BaseModel) and is_complete(item)
 
     def status(self) -> Text:
         return status_line(

@@ -14,17 +14,13 @@ from typing import Any, Generic, TypeVar
 
 from .contract import AsyncDeltaStream, DeltaStream, Usage
 from .core import RETRYABLE, StreamDriver
-from .errors import SchemaStreamError
+from .errors import StreamClosed as StreamClosed
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
 from .policies import FieldState
 from .telemetry import Telemetry, aobserve, observe
 
 T = TypeVar("T")
-
-
-class StreamClosed(SchemaStreamError):
-    """The stream was closed before its final value was known."""
 
 
 class _StreamState(Generic[T]):

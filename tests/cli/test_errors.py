@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from schemastream.cli import ExitCode, app
-from tests.replay.base import ReplayServer, Script, replay_server
+from tests.replay.base import ReplayServer, Script
 from tests.replay.openai_server import (
     chat_content_frames,
     chat_content_script,
@@ -31,15 +30,14 @@ MODEL = "openai/gpt-4o-mini"
 
 
 @pytest.fixture
-def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
+def replay(server: ReplayServer, monkeypatch: pytest.MonkeyPatch) -> ReplayServer:
     """The OpenAI replay server on 127.0.0.1; ``--model openai/...`` talks to it."""
-    with replay_server() as server:
-        for key in [k for k in os.environ if k.startswith("OPENAI_")]:
-            monkeypatch.delenv(key)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-replay")
-        monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
-        yield server
+    for key in [k for k in os.environ if k.startswith("OPENAI_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-replay")
+    monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
+    return server
 
 
 def invoke(*args: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from rich.console import Console
 
 from schemastream.errors import StreamValidationError
@@ -16,11 +16,7 @@ from schemastream.render import (
     render_value,
     status_line,
 )
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(max_length=140)
+from tests.models import Idea
 
 
 class Campaign(BaseModel):

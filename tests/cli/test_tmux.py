@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.replay.base import Script, replay_server
+from tests.replay.base import ReplayServer, Script
 from tests.replay.openai_server import responses_text_frames
 
 from .replay_helpers import DOC, IDEAS, cli_env, gate_after
@@ -60,69 +60,71 @@ def _replay_argv(*extra: str) -> list[str]:
     ]
 
 
-def test_replay_live_view_states(tmux: Tmux) -> None:
+def test_replay_live_view_states(tmux: Tmux, server: ReplayServer) -> None:
     script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
     g1 = gate_after(script, '"title":"Shar')
     g2 = gate_after(script, '{"title":"Voice')
     g3 = gate_after(script, '"blurb":"Free premium')
-    with replay_server(script) as server:
-        tmux.start(_replay_argv(), env=cli_env(server))
-        # 1: a partial title of the first item, nothing finished
-        screen = tmux.wait_for(_growing("Shar"))
-        assert "#1 …" in screen and "validation: streaming" in screen
-        assert "#1 ✓" not in screen and "#2" not in screen
-        # 2: the first item is done, the second one is growing
-        script.gates[g1].set()
-        screen = tmux.wait_for(_growing("Voice"))
-        assert "#1 ✓" in screen and "Share notes instantly" in screen and "#2 …" in screen
-        assert "1 item ✓" in screen
-        # 3: two done, the third's blurb is growing
-        script.gates[g2].set()
-        screen = tmux.wait_for(_growing("Free premium"))
-        assert "#2 ✓" in screen and "#3 …" in screen and "2 items ✓" in screen
-        assert "validated final" not in screen
-        # 4: the rest: the validated final
-        script.gates[g3].set()
-        out = tmux.wait_for("EXIT=0", history=True)
-        assert "#3 ✓" in out and "validation: ok" in out and "3 items ✓" in out
-        assert "validated final:" in out and '"title": "Student bundle"' in out
-        assert "tok/s" in out  # usage arrived with response.completed
-        assert not server.last.disconnected
+    server.add(script)
+    tmux.start(_replay_argv(), env=cli_env(server))
+    # 1: a partial title of the first item, nothing finished
+    screen = tmux.wait_for(_growing("Shar"))
+    assert "#1 …" in screen and "validation: streaming" in screen
+    assert "#1 ✓" not in screen and "#2" not in screen
+    # 2: the first item is done, the second one is growing
+    script.gates[g1].set()
+    screen = tmux.wait_for(_growing("Voice"))
+    assert "#1 ✓" in screen and "Share notes instantly" in screen and "#2 …" in screen
+    assert "1 item ✓" in screen
+    # 3: two done, the third's blurb is growing
+    script.gates[g2].set()
+    screen = tmux.wait_for(_growing("Free premium"))
+    assert "#2 ✓" in screen and "#3 …" in screen and "2 items ✓" in screen
+    assert "validated final" not in screen
+    # 4: the rest: the validated final
+    script.gates[g3].set()
+    out = tmux.wait_for("EXIT=0", history=True)
+    assert "#3 ✓" in out and "validation: ok" in out and "3 items ✓" in out
+    assert "validated final:" in out and '"title": "Student bundle"' in out
+    assert "tok/s" in out  # usage arrived with response.completed
+    assert not server.last.disconnected
 
 
 DEMO_ARGV = [sys.executable, "-m", "schemastream.cli", "demo", "--model", "openai/gpt-4o-mini"]
 
 
 @pytest.mark.parametrize("argv", [_replay_argv(), DEMO_ARGV], ids=["run", "demo"])
-def test_replay_ctrl_c_closes_upstream(tmux: Tmux, argv: list[str]) -> None:
+def test_replay_ctrl_c_closes_upstream(tmux: Tmux, argv: list[str], server: ReplayServer) -> None:
     script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
     gate_after(script, '{"title":"Voice')
-    with replay_server(script) as server:
-        tmux.start(argv, env=cli_env(server))
-        tmux.wait_for(_growing("Voice"))
-        assert not server.last.disconnected
-        tmux.send_keys("C-c")
-        out = tmux.wait_for("EXIT=130", history=True)
-        assert "interrupted" in out and "Traceback" not in out
-        assert "validation: interrupted" in out
-        ex = server.last
-        assert ex.done.wait(10)
-        assert ex.disconnected and not ex.completed
-        assert ex.chunks_sent < ex.total_chunks
+    server.add(script)
+    tmux.start(argv, env=cli_env(server))
+    tmux.wait_for(_growing("Voice"))
+    assert not server.last.disconnected
+    tmux.send_keys("C-c")
+    out = tmux.wait_for("EXIT=130", history=True)
+    assert "interrupted" in out and "Traceback" not in out
+    assert "validation: interrupted" in out
+    ex = server.last
+    assert ex.done.wait(10)
+    assert ex.disconnected and not ex.completed
+    assert ex.chunks_sent < ex.total_chunks
 
 
-def test_replay_json_to_pipe_progress_on_terminal(tmux: Tmux, tmp_path: Path) -> None:
+def test_replay_json_to_pipe_progress_on_terminal(
+    tmux: Tmux, tmp_path: Path, server: ReplayServer
+) -> None:
     script = Script(chunks=responses_text_frames(DOC, 4), gate_timeout=60)
     gate = gate_after(script, '{"title":"Voice')
     out_file = tmp_path / "out.json"
-    with replay_server(script) as server:
-        tmux.start(_replay_argv("--json"), env=cli_env(server), stdout=str(out_file))
-        screen = tmux.wait_for(_growing("Voice"))  # the live view went to stderr, the terminal
-        assert "#1 ✓" in screen
-        assert out_file.read_text() == ""  # nothing on stdout until the final
-        script.gates[gate].set()
-        out = tmux.wait_for("EXIT=0", history=True)
-        assert "validation: ok" in out and "validated final" not in out
+    server.add(script)
+    tmux.start(_replay_argv("--json"), env=cli_env(server), stdout=str(out_file))
+    screen = tmux.wait_for(_growing("Voice"))  # the live view went to stderr, the terminal
+    assert "#1 ✓" in screen
+    assert out_file.read_text() == ""  # nothing on stdout until the final
+    script.gates[gate].set()
+    out = tmux.wait_for("EXIT=0", history=True)
+    assert "validation: ok" in out and "validated final" not in out
     assert json.loads(out_file.read_text()) == IDEAS
 
 
@@ -163,7 +165,9 @@ def _after_redraws(tmux: Tmux, screen: str, n: int = 2) -> str:
     return tmux.wait_for(ticked)
 
 
-def test_replay_live_view_follows_display_policies(tmux: Tmux, tmp_path: Path) -> None:
+def test_replay_live_view_follows_display_policies(
+    tmux: Tmux, tmp_path: Path, server: ReplayServer
+) -> None:
     """No frame the terminal ever drew shows half a URL (``ss.Done``) or a card without a
     title (``ss.NotNull``); the final frame shows the validated cards."""
     script = Script(chunks=responses_text_frames({"items": CARDS}, 3), gate_timeout=60)
@@ -183,25 +187,25 @@ def test_replay_live_view_follows_display_policies(tmux: Tmux, tmp_path: Path) -
         "--model",
         "openai/gpt-4o-mini",
     ]
-    with replay_server(script) as server:
-        tmux.start(argv, env=cli_env(server), record=str(record))
-        # 1: the first card's url is half written: the card shows, its url does not
-        screen = _after_redraws(tmux, tmux.wait_for("Voice notes"))
-        assert "#1 …" in screen and re.search(r"url:\s+…", screen), screen
-        assert "https" not in screen and not _policy_violations(screen)
-        # 2: the second card's url and blurb stream before its title: no card #2 yet
-        script.gates[mid_url].set()
-        screen = _after_redraws(tmux, tmux.wait_for("#1 ✓"))
-        assert "https://example.com/voice-notes" in screen and "#2" not in screen
-        assert not _policy_violations(screen)
-        # 3: its title began: the card shows, with its whole url and blurb
-        script.gates[hidden_card].set()
-        screen = tmux.wait_for(lambda text: re.search(r"title: Dai\s+│", text) is not None)
-        assert "#2 …" in screen and "https://example.com/daily-digest" in screen
-        assert "Every morning." in screen and not _policy_violations(screen)
-        # 4: the rest: the validated final
-        script.gates[mid_title].set()
-        out = tmux.wait_for("EXIT=0", history=True)
+    server.add(script)
+    tmux.start(argv, env=cli_env(server), record=str(record))
+    # 1: the first card's url is half written: the card shows, its url does not
+    screen = _after_redraws(tmux, tmux.wait_for("Voice notes"))
+    assert "#1 …" in screen and re.search(r"url:\s+…", screen), screen
+    assert "https" not in screen and not _policy_violations(screen)
+    # 2: the second card's url and blurb stream before its title: no card #2 yet
+    script.gates[mid_url].set()
+    screen = _after_redraws(tmux, tmux.wait_for("#1 ✓"))
+    assert "https://example.com/voice-notes" in screen and "#2" not in screen
+    assert not _policy_violations(screen)
+    # 3: its title began: the card shows, with its whole url and blurb
+    script.gates[hidden_card].set()
+    screen = tmux.wait_for(lambda text: re.search(r"title: Dai\s+│", text) is not None)
+    assert "#2 …" in screen and "https://example.com/daily-digest" in screen
+    assert "Every morning." in screen and not _policy_violations(screen)
+    # 4: the rest: the validated final
+    script.gates[mid_title].set()
+    out = tmux.wait_for("EXIT=0", history=True)
     assert "#3 ✓" in out and "3 items ✓" in out and "validation: ok" in out
     final = out[out.index("validated final:") :]
     for card in CARDS:
@@ -213,7 +217,7 @@ def test_replay_live_view_follows_display_policies(tmux: Tmux, tmp_path: Path) -
     assert _policy_violations(out) == []
 
 
-def test_replay_stream_check_stops_the_model_at_the_word(tmux: Tmux) -> None:
+def test_replay_stream_check_stops_the_model_at_the_word(tmux: Tmux, server: ReplayServer) -> None:
     """``ss.StreamCheck`` in the live view: the blurb naming a competitor ends the run with
     the validation exit code and the check's message, and the model request is cut there."""
     bad = [
@@ -234,11 +238,11 @@ def test_replay_stream_check_stops_the_model_at_the_word(tmux: Tmux) -> None:
         "--model",
         "openai/gpt-4o-mini",
     ]
-    with replay_server(script) as server:
-        tmux.start(argv, env=cli_env(server))
-        out = tmux.wait_for("EXIT=7", history=True)
-        assert "names a competitor" in out and "Traceback" not in out
-        assert "Voice notes" in out  # the valid card stayed on screen
-        ex = server.last
-        assert ex.done.wait(10) and ex.disconnected and not ex.completed
-        assert ex.chunks_sent < ex.total_chunks
+    server.add(script)
+    tmux.start(argv, env=cli_env(server))
+    out = tmux.wait_for("EXIT=7", history=True)
+    assert "names a competitor" in out and "Traceback" not in out
+    assert "Voice notes" in out  # the valid card stayed on screen
+    ex = server.last
+    assert ex.done.wait(10) and ex.disconnected and not ex.completed
+    assert ex.chunks_sent < ex.total_chunks

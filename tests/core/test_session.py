@@ -19,11 +19,7 @@ from schemastream.core import StreamSession
 from schemastream.events import FinalEvent, ItemEvent, PartialEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
+from tests.models import Idea
 
 
 def session(tp, **kw) -> StreamSession:
@@ -392,6 +388,15 @@ def test_random_models_roundtrip_through_every_chunk_size():
         "inner": [{"name": "n" * rnd.randint(0, 30)} for _ in range(5)],
         "label": "é\u20ac\U0001f600",
     }
+    expected = Outer.model_validate(doc)
     for size in range(1, 12):
         _, events = run(Outer, json.dumps(doc, ensure_ascii=bool(size % 2)), size=size)
-        assert events[-1].value.label == doc["label"]
+        final = events[-1]
+        # the whole model (every name, every character, in order), not only the label
+        assert isinstance(final, FinalEvent) and final.value == expected, size
+        assert [i.name for i in final.value.inner] == [i["name"] for i in doc["inner"]]
+        state = None  # the patch ops a client applies give back the same document
+        for e in events:
+            if isinstance(e, (PartialEvent, FinalEvent)):
+                state = apply_patch(state, e.ops)
+        assert state == expected.model_dump(mode="json"), size

@@ -91,15 +91,6 @@ def otel() -> Iterator[OTel]:
     ss.uninstrument()
 
 
-@pytest.fixture
-def server() -> Iterator[ReplayServer]:
-    s = ReplayServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
 def client_for(server: ReplayServer, kind: str = "sync", **kw: Any) -> Any:
     import openai
 

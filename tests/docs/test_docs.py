@@ -10,7 +10,6 @@ import re
 import sys
 import traceback
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,13 @@ def page_id(page: Path) -> str:
 
 
 @pytest.fixture
-def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ReplayServer, AnswerQueue]]:
-    """One replay server for the page; the SDKs' default clients point at it."""
+def replay(
+    server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ReplayServer, AnswerQueue]:
+    """The replay server for the page, answering with the page's answers; the SDKs' default
+    clients point at it."""
     answers = AnswerQueue()
-    server = ReplayServer(fallback=answers).start()
+    server.fallback = answers
     for key in list(os.environ):
         if key.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "OLLAMA_", "VLLM_")):
             monkeypatch.delenv(key)
@@ -48,10 +50,7 @@ def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ReplayServer, Answ
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    try:
-        yield server, answers
-    finally:
-        server.stop()
+    return server, answers
 
 
 def run_block(block: Block, module: types.ModuleType, answers: AnswerQueue) -> None:

@@ -400,11 +400,33 @@ def test_error_type_place_and_offset(doc: str, where: str, lo: int, hi: int) -> 
 
 @pytest.mark.parametrize(("doc", "where", "lo", "hi"), BAD, ids=[repr(b[0]) for b in BAD])
 def test_text_before_error_offset_is_a_valid_prefix(doc: str, where: str, lo: int, hi: int) -> None:
-    """The offset is where the input stopped being a prefix of valid JSON, not later."""
+    """The offset is where the input stopped being a prefix of valid JSON, not later: the text
+    before it is accepted however it is chunked, and an error raised by ``close()`` (the text
+    ended too early) points at the end of a text that was a valid prefix throughout."""
+    valid = _longest_valid_prefix(doc)
     for chunks in ([doc], singles(doc)):
         got_where, exc = parse_error(chunks)
-        if got_where == "feed":
-            JsonStreamParser().feed(doc[: exc.offset])
+        prefix = doc[: exc.offset]
+        for pieces in ([prefix], singles(prefix)):
+            parser = JsonStreamParser()
+            for piece in pieces:
+                parser.feed(piece)  # raises JsonStreamError when not a valid prefix
+        assert exc.offset <= valid, (doc, exc.offset, valid)
+        if got_where == "close":
+            assert exc.offset == valid == len(doc), (doc, exc.offset, valid)
+        else:
+            assert valid < len(doc), (doc, valid)  # feed() failed on a text that was not one
+
+
+def _longest_valid_prefix(doc: str) -> int:
+    """The length of the longest prefix of ``doc`` that ``feed`` accepts."""
+    for k in range(len(doc), -1, -1):
+        try:
+            JsonStreamParser().feed(doc[:k])
+        except JsonStreamError:
+            continue
+        return k
+    raise AssertionError("the empty text is a valid prefix")
 
 
 NUMBER_ERRORS = ["[0123]", "0-1", "1.e5", "1.2.3"]

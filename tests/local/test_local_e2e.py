@@ -9,15 +9,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 import schemastream as ss
+from tests.models import Idea
 
 pytestmark = pytest.mark.local
 
 SEED_PROMPT = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
 
 
 class Fruit(BaseModel):
@@ -28,6 +24,26 @@ class Fruit(BaseModel):
 FRUITS = [{"role": "user", "content": "Name 2 fruits"}]
 
 
+def assert_streamed(partials: list[Any], final: list[BaseModel]) -> None:
+    """``partials`` are list snapshots that grow towards ``final``: more snapshots than items,
+    never fewer items than before, every item done in a snapshot equal to its final value,
+    every field still being written a prefix of its final text, the last snapshot the final."""
+    assert len(partials) > len(final)
+    seen = 0
+    for snapshot in partials:
+        assert isinstance(snapshot, list) and seen <= len(snapshot) <= len(final)
+        seen = len(snapshot)
+        for item, done in zip(snapshot, final):
+            if ss.is_complete(item):
+                assert item == done
+                continue
+            assert isinstance(item, ss.PartialModel)
+            for name in type(done).model_fields:
+                value = getattr(item, name)
+                assert value is None or getattr(done, name).startswith(value), (name, value)
+    assert partials[-1] == final
+
+
 def test_seed_example_streams_partials(local_provider: Any) -> None:
     client = ss.from_provider("local", seed=1234)
     stream = client.responses.stream(model="local", messages=SEED_PROMPT, response_model=list[Idea])
@@ -35,16 +51,18 @@ def test_seed_example_streams_partials(local_provider: Any) -> None:
     ideas = stream.get_final_response()
     assert len(ideas) == 3
     assert all(isinstance(i, Idea) and i.title and len(i.blurb) <= 140 for i in ideas)
-    assert len(partials) > 3  # it streamed: many partial snapshots before the final
+    assert_streamed(partials, ideas)
     assert stream.usage is None or stream.usage.output_tokens > 0
 
 
 async def test_async_client(local_provider: Any) -> None:
+    """The async client streams partial lists that grow into its validated final list."""
     client = ss.from_provider("local", async_client=True, seed=1234)
     stream = client.responses.stream(model="local", messages=FRUITS, response_model=list[Fruit])
     partials = [partial async for partial in stream]
     fruits = await stream.get_final_response()
-    assert len(fruits) == 2 and len(partials) > 2
+    assert len(fruits) == 2 and all(isinstance(f, Fruit) and f.name and f.color for f in fruits)
+    assert_streamed(partials, fruits)
 
 
 def test_token_budget_raises_incomplete_output(local_provider: Any) -> None:

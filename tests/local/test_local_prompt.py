@@ -15,11 +15,7 @@ from schemastream.local.prompt import (
     requested_count,
 )
 from schemastream.schema.spec import ResponseSpec
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
+from tests.models import Idea
 
 
 class Address(BaseModel):

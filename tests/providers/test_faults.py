@@ -25,7 +25,6 @@ import asyncio
 import gc
 import os
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -59,12 +58,6 @@ def wire(case: tuple[Wire, bool]) -> Wire:
 @pytest.fixture
 def use_async(case: tuple[Wire, bool]) -> bool:
     return case[1]
-
-
-@pytest.fixture
-def server() -> Iterator[ReplayServer]:
-    with ReplayServer() as srv:
-        yield srv
 
 
 class Doc(BaseModel):

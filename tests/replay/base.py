@@ -36,8 +36,9 @@ builders put on the wire, each in its provider's own fields (see each builder); 
 ``sse_frame(data, event=None)`` builds one SSE frame (``event: X\\ndata: ...\\n\\n``); a dict is
 JSON-encoded compactly. ``rechunk(bytes, n)`` splits a byte string into n-byte network writes.
 
-``ReplayServer`` -- ``with ReplayServer() as server:`` (or the ``replay_server`` pytest
-fixture) runs uvicorn (h11, asyncio loop) in a daemon thread on a free port;
+``ReplayServer`` -- ``with ReplayServer() as server:`` (or ``replay_server(...)``, or the
+``server`` pytest fixture in tests/conftest.py) runs uvicorn (h11, asyncio loop) in a daemon
+thread on a free port;
 ``ReplayServer(http2=True)`` runs hypercorn instead, which also speaks HTTP/2 (h2c with prior
 knowledge, what ``httpx.Client(http1=False, http2=True)`` sends).
 
@@ -500,15 +501,3 @@ def replay_server(*scripts: Script) -> Iterator[ReplayServer]:
         yield server
     finally:
         server.stop()
-
-
-try:  # a ready-made pytest fixture: ``from tests.replay.base import replay_server_fixture``
-    import pytest
-
-    @pytest.fixture
-    def replay_server_fixture() -> Iterator[ReplayServer]:
-        with replay_server() as server:
-            yield server
-
-except ImportError:  # pragma: no cover - used outside pytest (bench)
-    pass

@@ -1,7 +1,7 @@
 """OpenAI's wire formats for the replay server (:mod:`tests.replay.base`).
 
 Builds :class:`~tests.replay.base.Script` objects that speak exactly what api.openai.com
-sends (checked against the installed SDK's types in ``tests/openai/test_openai_server.py``):
+sends (checked against the installed SDK's types in ``tests/providers/test_openai_server.py``):
 
 Chat Completions (``POST /v1/chat/completions`` with ``stream: true``) -- ``data: {json}``
 frames of ``chat.completion.chunk`` objects, then ``data: [DONE]``:

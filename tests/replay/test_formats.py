@@ -28,6 +28,8 @@ from anthropic.types import (
     ThinkingDelta,
     ToolUseBlock,
 )
+
+import openai
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import (
@@ -46,8 +48,6 @@ from openai.types.responses import (
     ResponseReasoningTextDeltaEvent,
     ResponseReasoningTextDoneEvent,
 )
-
-import openai
 from tests.replay import anthropic_server as A
 from tests.replay import gemini_server as G
 from tests.replay import openai_server as O

@@ -22,18 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from pydantic import BaseModel, Field
 
 from schemastream.core import StreamSession
 from schemastream.events import StreamEvent
 from schemastream.patch import apply_patch
 from schemastream.schema import ResponseSpec
-from tests.replay.base import Script
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
+from tests.models import Idea
+from tests.replay.base import ReplayServer, Script
 
 
 def make_ideas(n: int, *, seed: int = 0) -> list[dict[str, str]]:
@@ -303,18 +298,20 @@ Gate = tuple[int, str, float]  # (item index, field, fraction of the field writt
 
 def gate_at(script: Script, pos: int) -> threading.Event:
     """Hold a 4-characters-per-frame Responses script once ``pos`` characters were sent."""
-    head = 4  # frames before the first document piece (see tests/openai/test_e2e.py)
+    head = 4  # frames before the first document piece (see tests/providers/test_openai_e2e.py)
     return script.gate(head + pos // 4 + 1)
 
 
 class ReplayBackend:
-    def __init__(self, use_async: bool = True) -> None:
+    """The real openai SDK (async or sync) and a schemastream client over it, pointed at a
+    replay ``server`` (the suite's ``server`` fixture) that speaks OpenAI's wire format."""
+
+    def __init__(self, server: ReplayServer, use_async: bool = True) -> None:
         import openai
         import schemastream as ss
-        from tests.replay.base import ReplayServer
 
         self.name = "replay-async" if use_async else "replay-sync"
-        self.server = ReplayServer().start()
+        self.server = server
         cls = openai.AsyncOpenAI if use_async else openai.OpenAI
         self.sdk = cls(base_url=self.server.url + "/v1", api_key="test", max_retries=0)
         self.client = ss.from_openai(self.sdk)
@@ -340,6 +337,3 @@ class ReplayBackend:
 
     def upstream_cut(self) -> bool:
         return bool(self.server.exchanges) and self.server.last.disconnected
-
-    def close(self) -> None:
-        self.server.stop()

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.replay.base import ReplayServer
+
 from .browser import cards, chromium_page, requires_chromium
 from .helpers import ReplayBackend, ServerThread, gate_at, load_module, make_ideas, wait_for
 
@@ -166,7 +168,7 @@ def test_error_event_shows_a_message(backend: Any, site: str) -> None:
         assert c and c[0] == {"index": 0, **ideas[0], "done": True}  # what was valid stays
 
 
-def test_restart_clears_the_cards_and_the_retry_streams_in() -> None:
+def test_restart_clears_the_cards_and_the_retry_streams_in(server: ReplayServer) -> None:
     from tests.replay import openai_server as oa
 
     ideas = make_ideas(3)
@@ -178,32 +180,29 @@ def test_restart_clears_the_cards_and_the_retry_streams_in() -> None:
     text = json.dumps({"items": ideas}, separators=(",", ":"))
     second = oa.responses_text_script(text, 4, delay=0.002)
     hold_second = gate_at(second, text.index(ideas[0]["blurb"]) + 8)  # idea 0's blurb begun
-    backend = ReplayBackend()
-    backend.server.add(first, second)
+    backend = ReplayBackend(server)
+    server.add(first, second)
     app = EXAMPLE.create_app(client=backend.client, model="gpt-4o-mini", max_retries=1)
-    try:
-        with ServerThread(app) as server, chromium_page() as page:
-            start(page, server.url, count=3)
-            wait_cards(
-                page,
-                lambda c: len(c) == 2 and c[1]["title"] == "Broken" and c[1]["blurb"],
-                "first attempt, 2 cards",
-            )
-            hold_first.set()
-            c = wait_cards(
-                page,
-                lambda c: len(c) == 1 and c[0]["blurb"],
-                "cards cleared by the restart, the retry's first blurb growing",
-            )
-            assert c[0]["title"] == ideas[0]["title"] and not c[0]["done"]
-            assert ideas[0]["blurb"].startswith(c[0]["blurb"])
-            assert c[0]["blurb"] != ideas[0]["blurb"]
-            assert status(page) == "retrying (1)"
-            assert backend.server.exchanges[0].disconnected  # the failed attempt was cut
-            hold_second.set()
-            c = wait_cards(page, lambda c: len(c) == 3 and all(x["done"] for x in c), "done")
-            assert [{"title": x["title"], "blurb": x["blurb"]} for x in c] == ideas
-            wait_for(lambda: status(page) == "done", 5, "status done")
-            assert len(backend.server.exchanges) == 2
-    finally:
-        backend.close()
+    with ServerThread(app) as site, chromium_page() as page:
+        start(page, site.url, count=3)
+        wait_cards(
+            page,
+            lambda c: len(c) == 2 and c[1]["title"] == "Broken" and c[1]["blurb"],
+            "first attempt, 2 cards",
+        )
+        hold_first.set()
+        c = wait_cards(
+            page,
+            lambda c: len(c) == 1 and c[0]["blurb"],
+            "cards cleared by the restart, the retry's first blurb growing",
+        )
+        assert c[0]["title"] == ideas[0]["title"] and not c[0]["done"]
+        assert ideas[0]["blurb"].startswith(c[0]["blurb"])
+        assert c[0]["blurb"] != ideas[0]["blurb"]
+        assert status(page) == "retrying (1)"
+        assert backend.server.exchanges[0].disconnected  # the failed attempt was cut
+        hold_second.set()
+        c = wait_cards(page, lambda c: len(c) == 3 and all(x["done"] for x in c), "done")
+        assert [{"title": x["title"], "blurb": x["blurb"]} for x in c] == ideas
+        wait_for(lambda: status(page) == "done", 5, "status done")
+        assert len(backend.server.exchanges) == 2

@@ -7,7 +7,6 @@ went away -> the model request was closed" is checked on the upstream connection
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -25,17 +24,6 @@ from .helpers import (
 from .test_browser import EXAMPLE
 
 HEAD = 4  # Responses API frames before the first document piece
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    from tests.replay.base import ReplayServer
-
-    s = ReplayServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def make_client(server: Any, kind: str) -> Any:

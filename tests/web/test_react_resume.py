@@ -13,13 +13,13 @@ The model's output is held at a gate opened once the DOM showed the partial stat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from schemastream.web import MemoryStore
 from schemastream.web.resumable import parse_event_id
+from tests.replay.base import ReplayServer
 
 from .browser import cards, chromium_page, requires_chromium
 from .helpers import ReplayBackend, ServerThread, make_ideas, wait_for
@@ -38,12 +38,8 @@ def built() -> None:
 
 
 @pytest.fixture(params=["replay-async", "replay-sync"])
-def backend(request: pytest.FixtureRequest, built: None) -> Iterator[ReplayBackend]:
-    b = ReplayBackend(use_async=request.param == "replay-async")
-    try:
-        yield b
-    finally:
-        b.close()
+def backend(request: pytest.FixtureRequest, built: None, server: ReplayServer) -> ReplayBackend:
+    return ReplayBackend(server, use_async=request.param == "replay-async")
 
 
 def positions(ids: list[Any]) -> tuple[set[str], list[int]]:

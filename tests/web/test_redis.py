@@ -30,17 +30,6 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def server() -> Iterator[Any]:
-    from tests.replay.base import ReplayServer
-
-    s = ReplayServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
 def replicas(server: Any, redis_server: RedisServer) -> Iterator[tuple[Replica, Replica]]:
     with Replica(server.url, redis_server.url) as a, Replica(server.url, redis_server.url) as b:
         yield a, b

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -31,17 +30,6 @@ from .helpers import Frame, ServerThread, make_ideas, parse_sse, replay_frames, 
 from .resumable_app import create_app
 
 HEAD = 4  # Responses API frames before the first document piece
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    from tests.replay.base import ReplayServer
-
-    s = ReplayServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def make_client(server: Any, kind: str = "async") -> Any:

@@ -9,7 +9,6 @@ at gates (causality, not timing) and counts model requests.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,17 +22,6 @@ from .resumable_app import create_app
 from .test_resumable import gated_script, make_client
 
 pytestmark = [pytest.mark.browser, requires_chromium]
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    from tests.replay.base import ReplayServer
-
-    s = ReplayServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def state(page: Any) -> Any:

@@ -82,11 +82,8 @@ class AGUIResponse(PumpedResponse):
         self._snapshot_due = True  # the first state (and each retry's) is a snapshot
         self._reasoning_id: str | None = None
         self._state: Any = None  # what the client's state is after the events sent
-        self.events: list[Any] = []  # the AG-UI events sent, kept only when record=True
 
     def _encode(self, event: Any) -> bytes:
-        if self.record:
-            self.events.append(event)
         return self._encoder.encode(event).encode()
 
     def _end_reasoning(self) -> bytes:

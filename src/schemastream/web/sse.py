@@ -74,8 +74,6 @@ class PumpedResponse(Response):
         self.init_headers(merged)
         self.body = b""
         self.bytes_sent = 0
-        self.messages: list[WireMessage] = []  # kept only when record=True (tests, bench)
-        self.record = False
         self.disconnected = False
         self.aborted = False
         self._started = False
@@ -176,8 +174,6 @@ class PumpedResponse(Response):
                 if ping and self._started:
                     await self._write(send, ping)
                 continue
-            if self.record:
-                self.messages.extend(batch)
             if not self._started:
                 early = self.early_error(batch)
                 if early is not None:

@@ -11,10 +11,9 @@ import pytest
 
 import openai
 import schemastream as ss
+from tests.models import DOC, IDEAS, Idea
 from tests.replay import openai_server as oa
 from tests.replay.base import ReplayServer
-
-from .conftest import DOC, IDEAS, Idea
 
 MSGS = [{"role": "user", "content": "Three ideas"}]
 

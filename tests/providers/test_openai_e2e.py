@@ -17,10 +17,9 @@ import pytest
 import openai
 import schemastream as ss
 from schemastream.events import FinalEvent, ItemEvent, PartialEvent, RestartEvent
+from tests.models import DOC, IDEAS, Idea
 from tests.replay import openai_server as oa
 from tests.replay.base import ReplayServer, Script
-
-from .conftest import DOC, IDEAS, Idea
 
 SPEC_NAME = ss.ResponseSpec.from_type(list[Idea]).name
 MSGS = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]

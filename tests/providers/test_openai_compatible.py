@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 import schemastream as ss
+from tests.models import DOC, IDEAS, Idea
 from tests.replay import openai_server as oa
 from tests.replay.base import ReplayServer
-
-from .conftest import DOC, IDEAS, Idea
 
 MSGS = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
 

@@ -7,12 +7,12 @@ import json
 import typing
 
 import pytest
-from openai.types.chat import ChatCompletionChunk
-from openai.types.responses import ResponseStreamEvent
 
 import openai
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import ResponseStreamEvent
 from tests.replay import openai_server as oa
-from tests.replay.base import Script, replay_server
+from tests.replay.base import ReplayServer, Script
 
 # ResponseStreamEvent is a union discriminated by the SDK (not pydantic): map type -> class
 _RESPONSE_EVENT_TYPES = {
@@ -91,37 +91,37 @@ def test_responses_frames_validate(frames: list[bytes]) -> None:
     assert seqs == list(range(len(seqs)))
 
 
-def test_sdk_reads_chat_stream_over_http() -> None:
-    with replay_server(Script(chunks=oa.chat_tool_frames(DOC, n=3))) as server:
-        client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
-        stream = client.chat.completions.create(
-            model="m", messages=[], stream=True, stream_options={"include_usage": True}
-        )
-        args = ""
-        usage = None
-        for chunk in stream:
-            if chunk.usage:
-                usage = chunk.usage
-            for c in chunk.choices:
-                for tc in c.delta.tool_calls or []:
-                    args += tc.function.arguments or "" if tc.function else ""
-        assert json.loads(args) == DOC and usage is not None and usage.prompt_tokens == 11
-        assert server.last.path == "/v1/chat/completions"
+def test_sdk_reads_chat_stream_over_http(server: ReplayServer) -> None:
+    server.add(Script(chunks=oa.chat_tool_frames(DOC, n=3)))
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+    stream = client.chat.completions.create(
+        model="m", messages=[], stream=True, stream_options={"include_usage": True}
+    )
+    args = ""
+    usage = None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for c in chunk.choices:
+            for tc in c.delta.tool_calls or []:
+                args += tc.function.arguments or "" if tc.function else ""
+    assert json.loads(args) == DOC and usage is not None and usage.prompt_tokens == 11
+    assert server.last.path == "/v1/chat/completions"
 
 
-def test_sdk_reads_responses_stream_over_http() -> None:
-    with replay_server(Script(chunks=oa.responses_text_frames(DOC, n=3))) as server:
-        client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
-        events = list(client.responses.create(model="m", input="hi", stream=True))
-        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-        assert json.loads(text) == DOC
-        assert events[-1].type == "response.completed"
-        assert events[-1].response.usage is not None
-        assert server.last.path == "/v1/responses"
+def test_sdk_reads_responses_stream_over_http(server: ReplayServer) -> None:
+    server.add(Script(chunks=oa.responses_text_frames(DOC, n=3)))
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+    events = list(client.responses.create(model="m", input="hi", stream=True))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert json.loads(text) == DOC
+    assert events[-1].type == "response.completed"
+    assert events[-1].response.usage is not None
+    assert server.last.path == "/v1/responses"
 
 
-def test_sdk_raises_its_own_error_for_error_script() -> None:
-    with replay_server(oa.error_script(429, "slow down")) as server:
-        client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
-        with pytest.raises(openai.RateLimitError, match="slow down"):
-            client.chat.completions.create(model="m", messages=[], stream=True)
+def test_sdk_raises_its_own_error_for_error_script(server: ReplayServer) -> None:
+    server.add(oa.error_script(429, "slow down"))
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="test", max_retries=0)
+    with pytest.raises(openai.RateLimitError, match="slow down"):
+        client.chat.completions.create(model="m", messages=[], stream=True)

@@ -13,10 +13,9 @@ from schemastream.errors import ConfigurationError, ProviderError
 from schemastream.providers.base import Delta, Mode, Usage
 from schemastream.providers.openai import OpenAIProvider, client_from_env
 from schemastream.schema import ResponseSpec
+from tests.models import DOC, Idea
 from tests.replay import openai_server as oa
 from tests.replay.base import ReplayServer, Script, sse_frame
-
-from .conftest import DOC, Idea
 
 SPEC = ResponseSpec.from_type(list[Idea])
 MSGS = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
