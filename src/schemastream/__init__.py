@@ -22,15 +22,25 @@ from .errors import (
     ProviderError,
     RefusalError,
     SchemaStreamError,
+    StreamingDegradedWarning,
     StreamValidationError,
 )
-from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEvent
+from .events import (
+    FinalEvent,
+    ItemEvent,
+    PartialEvent,
+    ReasoningEvent,
+    RestartEvent,
+    StreamEvent,
+    TextEvent,
+)
 from .jsonstream import JsonStreamParser
 from .partial import Partial, PartialModel, field_state, is_complete, partial_model
 from .policies import Done, FieldState, NotNull, StreamCheck, WithState
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream, StreamClosed
 from .telemetry import instrument, uninstrument
+from .usage import AttemptUsage, CallUsage
 
 if TYPE_CHECKING:
     from . import web as web
@@ -40,6 +50,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AsyncClient",
     "AsyncStream",
+    "AttemptUsage",
+    "CallUsage",
     "Client",
     "ConfigurationError",
     "Delta",
@@ -55,6 +67,7 @@ __all__ = [
     "Partial",
     "PartialEvent",
     "PartialModel",
+    "ReasoningEvent",
     "ProviderError",
     "RefusalError",
     "ResponseSpec",
@@ -67,6 +80,8 @@ __all__ = [
     "StreamEvent",
     "StreamSession",
     "StreamValidationError",
+    "StreamingDegradedWarning",
+    "TextEvent",
     "Usage",
     "WithState",
     "from_anthropic",
