@@ -24,7 +24,8 @@ from schemastream.web.encoder import WireEncoder
 from schemastream.web.ws import websocket_stream
 
 from ..core.scripted import ScriptProvider, finish, json_deltas
-from .helpers import parse_sse, replay_frames
+from .helpers import ServerThread, parse_sse, replay_frames
+from .npm import NodeLines, requires_npm
 
 
 class Idea(BaseModel):
@@ -231,3 +232,37 @@ def test_state_patches_after_reasoning_rebuild_the_value() -> None:
             if msg.event in ("patch", "final"):
                 state = apply_patch(state, msg.data["ops"])
     assert state == IDEAS
+
+
+# -- the AI SDK's own client reads the parts -------------------------------------------------
+
+
+@requires_npm
+def test_the_ai_sdk_builds_reasoning_text_and_data_parts_from_our_stream() -> None:
+    # DefaultChatTransport + readUIMessageStream (what useChat runs) against the example app's
+    # /api/chat on the real stream; the SDK rejects an out-of-order or unknown part.
+    from .test_agui import REACT_APP
+
+    ideas = [{"title": "Voice notes", "blurb": "Speak."}, {"title": "Digest", "blurb": "Daily."}]
+    provider = ScriptProvider(
+        [
+            Delta(reasoning="Two ideas"),
+            Delta(reasoning="\n\nShort ones."),
+            Delta(prose="Here they are."),
+            *json_deltas({"items": ideas}, size=7),
+            finish(),
+        ]
+    )
+    app = REACT_APP.create_app(client=ss.Client(provider))
+    with ServerThread(app) as s, NodeLines("ui-message-reader.mjs", s.url + "/api/chat") as reader:
+        [result] = list(reader)
+    assert "error" not in result, result
+    parts = result["parts"]
+    kinds = [p["type"] for p in parts]
+    assert kinds[:2] == ["step-start", "reasoning"] and "text" in kinds
+    reasoning = parts[1]
+    assert reasoning["text"] == "Two ideas\n\nShort ones." and reasoning["state"] == "done"
+    text = parts[kinds.index("text")]
+    assert text["text"] == "Here they are." and text["state"] == "done"
+    [data] = [p for p in parts if p["type"] == "data-object"]
+    assert data["data"] == ideas
