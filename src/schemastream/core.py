@@ -262,25 +262,32 @@ class StreamDriver:
         return self.session.budget_reached
 
     def on_delta(self, delta: Delta) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
+        """Events for one provider delta: its reasoning and prose first, then the object's."""
         if delta.usage is not None:
             self.meter.report(delta.usage)
+        if delta.finish_reason is not None:
+            self.meter.complete()  # the provider's last word: its usage is final
+        if not (delta.reasoning or delta.prose):
+            return self._object_delta(delta)
+        events: list[StreamEvent] = []
         if delta.reasoning:
             self._reasoning.append(delta.reasoning)
             events.append(ReasoningEvent(delta.reasoning))
-        if delta.prose:
+        if delta.prose:  # beside the object: never fed to the parser
             self._prose.append(delta.prose)
             events.append(TextEvent(delta.prose))
+        events.extend(self._object_delta(delta))
+        return events
+
+    def _object_delta(self, delta: Delta) -> list[StreamEvent]:
         if delta.refusal:
             self._refusal.append(delta.refusal)
         if delta.finish_reason is not None:
             self._finish_reason = delta.finish_reason
-            self.meter.complete()  # the provider's last word: its usage is final
         if not delta.text:
-            return events
+            return []
         self._text.append(delta.text)
-        events.extend(self.session.feed(delta.text, self._clock()))
-        return events
+        return self.session.feed(delta.text, self._clock())
 
     def on_end(self) -> list[StreamEvent]:
         final = self.session.finish(self._finish_reason, "".join(self._refusal) or None)

@@ -94,10 +94,6 @@ class ProviderError(SchemaStreamError):
     field: str | None = None
 
 
-class ConfigurationError(SchemaStreamError, ValueError):
-    """Unknown provider, missing extra or missing API key; the message says what to do."""
-
-
 class StreamingDegradedWarning(UserWarning):
     """The mode in use delivers the object whole (e.g. Gemini's function calls): partials do
     not stream; the final value is still validated. Emitted once per client."""
@@ -121,3 +117,7 @@ def warn_streaming_degraded(owner: Any, detail: str, *, stacklevel: int = 2) -> 
         stacklevel=stacklevel,
     )
     return True
+
+
+class ConfigurationError(SchemaStreamError, ValueError):
+    """Unknown provider, missing extra or missing API key; the message says what to do."""

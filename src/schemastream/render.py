@@ -32,12 +32,11 @@ from rich.text import Text
 
 from .events import FinalEvent, ItemEvent, PartialEvent, ReasoningEvent, RestartEvent
 
-#: lines of reasoning shown (the newest), so the object below stays on screen
-REASONING_LINES = 6
-
 CHECK = "✓"
 CURSOR = "▌"
 PENDING = "…"
+#: lines of reasoning shown (the newest), so the object below stays on screen
+REASONING_LINES = 6
 
 #: Validation states shown in the status line.
 STATE_STREAMING = "streaming"
