@@ -28,6 +28,22 @@ _TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_to
 
 #: schemastream provider name -> genai-prices provider id
 _PRICE_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "genai": "google"}
+#: the provider's own API hosts (a suffix): an SDK client pointed elsewhere is priced by its
+#: address, or not at all
+_OWN_HOSTS = {
+    "openai": "api.openai.com",
+    "anthropic": "api.anthropic.com",
+    "genai": "googleapis.com",
+}
+
+
+def _base_url(provider: Any) -> str | None:
+    client = getattr(provider, "client", None)
+    base = getattr(client, "base_url", None)  # openai, anthropic
+    if base is None:  # google-genai keeps it in its (private) API client's HTTP options
+        options = getattr(getattr(client, "_api_client", None), "_http_options", None)
+        base = getattr(options, "base_url", None)
+    return str(base) if base is not None else None
 
 
 def _tokens(usage: Usage) -> tuple[int | None, ...]:
@@ -40,7 +56,8 @@ class AttemptUsage(Usage):
     tokens reported) and ``partial`` (the response was cut before the provider's final count,
     so the counts are those known then: a lower bound).
 
-    Equal to a plain :class:`~schemastream.Usage` with the same token counts."""
+    Equal to a plain :class:`~schemastream.Usage` with the same token counts. Its repr shows
+    what was reported only."""
 
     cost_usd: Decimal | None = None
     partial: bool = False
@@ -52,12 +69,25 @@ class AttemptUsage(Usage):
             return dataclasses.astuple(self) == dataclasses.astuple(other)  # type: ignore[arg-type]
         return NotImplemented
 
+    def __repr__(self) -> str:
+        # what was reported only: counts not reported, no cost, not partial are left out
+        shown = [f"{n}={getattr(self, n)!r}" for n in _TOKENS if getattr(self, n) is not None]
+        if self.cost_usd is not None:
+            shown.append(f"cost_usd={self.cost_usd!r}")
+        if self.partial:
+            shown.append("partial=True")
+        attempts = getattr(self, "attempts", [])
+        if len(attempts) > 1:
+            shown.append(f"attempts={attempts!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
-@dataclass(eq=False)
+
+@dataclass(eq=False, repr=False)
 class CallUsage(AttemptUsage):
     """One call's usage: the tokens summed over its ``attempts`` (retries included), the
     summed cost of the attempts whose price is known, and ``partial`` when any attempt was
-    cut (see :class:`AttemptUsage`). A token count is ``None`` when no attempt reported it."""
+    cut (see :class:`AttemptUsage`). A token count is ``None`` when no attempt reported it.
+    The repr lists the attempts when there were several."""
 
     attempts: list[AttemptUsage] = field(default_factory=list)
 
@@ -106,18 +136,18 @@ def pricer_for(provider: Any, model: Any) -> Callable[[Usage], Decimal | None] |
     """How to price a response of ``model`` from ``provider`` (a schemastream provider), or
     ``None`` when its price cannot be known (no model, a local model, an unknown provider).
 
-    The OpenAI provider pointed at another server (``base_url``) is looked up by that address
-    (genai-prices knows e.g. DeepSeek's), so a local server's model is never priced as
-    OpenAI's."""
-    price_id = _PRICE_PROVIDERS.get(getattr(provider, "name", ""))
+    An SDK client pointed at another server than the provider's (its base URL) is looked up
+    by that address instead (genai-prices knows e.g. DeepSeek's), so a local server's model
+    is never priced as OpenAI's."""
+    name = getattr(provider, "name", "")
+    price_id = _PRICE_PROVIDERS.get(name)
     if not isinstance(model, str) or not model or price_id is None:
         return None
     api_url: str | None = None
-    if price_id == "openai":
-        base = getattr(getattr(provider, "client", None), "base_url", None)
-        host = urlsplit(str(base)).hostname if base is not None else None
-        if host is not None and host != "api.openai.com":
-            api_url, price_id = str(base), None
+    base = _base_url(provider)
+    host = urlsplit(base).hostname if base is not None else None
+    if base is not None and not (host or "").endswith(_OWN_HOSTS[name]):
+        api_url, price_id = base, None
     provider_id = price_id
 
     def price(usage: Usage) -> Decimal | None:

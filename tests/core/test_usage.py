@@ -254,3 +254,48 @@ def test_streaming_degraded_warns_once_per_client() -> None:
     assert issubclass(ss.StreamingDegradedWarning, UserWarning)
     assert str(seen[0].message).startswith("gemini function calls; the object arrives whole")
     assert seen[0].filename == __file__  # points at the caller (the provider), not the helper
+
+
+def test_the_repr_shows_what_was_reported() -> None:
+    one = ss.AttemptUsage(30, None, partial=True)
+    two = ss.AttemptUsage(40, 25, 10, cost_usd=Decimal("0.1"))
+    assert repr(ss.CallUsage(11, 22, attempts=[ss.AttemptUsage(11, 22)])) == (
+        "CallUsage(input_tokens=11, output_tokens=22)"
+    )
+    assert repr(ss.CallUsage(70, 25, 10, partial=True, attempts=[one, two])) == (
+        "CallUsage(input_tokens=70, output_tokens=25, cached_input_tokens=10, partial=True,"
+        " attempts=[AttemptUsage(input_tokens=30, partial=True),"
+        " AttemptUsage(input_tokens=40, output_tokens=25, cached_input_tokens=10,"
+        " cost_usd=Decimal('0.1'))])"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "client", "priced"),
+    [
+        ("anthropic", "claude-3-5-haiku-latest", {"base_url": "https://api.anthropic.com"}, True),
+        ("anthropic", "claude-3-5-haiku-latest", {"base_url": "http://127.0.0.1:9/"}, False),
+        (
+            "genai",
+            "gemini-2.0-flash",
+            {"google": "https://generativelanguage.googleapis.com/"},
+            True,
+        ),
+        ("genai", "gemini-2.0-flash", {"google": "http://127.0.0.1:9/"}, False),
+    ],
+)
+def test_a_client_pointed_at_another_server_is_not_priced_as_the_provider(
+    name: str, model: str, client: dict[str, str], priced: bool
+) -> None:
+    if "google" in client:  # google-genai keeps its address in its API client's HTTP options
+        options = SimpleNamespace(base_url=client["google"])
+        sdk: Any = SimpleNamespace(_api_client=SimpleNamespace(_http_options=options))
+    else:
+        sdk = SimpleNamespace(**client)
+    usage = ss.Usage(1000, 500)
+    provider = ScriptProvider([*json_deltas(WIRE), finish(usage)], name=name, client=sdk)
+    stream = stream_of(provider, model=model)
+    stream.get_final_response()
+    assert stream.usage is not None
+    expected = price(model, usage, provider_id={"anthropic": "anthropic", "genai": "google"}[name])
+    assert stream.usage.cost_usd == (expected if priced else None)
