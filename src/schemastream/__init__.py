@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .calls import CallsSession
 from .client import AsyncClient, Client, from_anthropic, from_genai, from_openai, from_provider
 from .contract import Delta, Mode, Usage
 from .core import StreamDriver, StreamSession
@@ -38,6 +39,7 @@ from .jsonstream import JsonStreamParser
 from .partial import Partial, PartialModel, field_state, is_complete, partial_model
 from .policies import Done, FieldState, NotNull, StreamCheck, WithState
 from .schema import ResponseSpec
+from .schema.tools import ParallelTool, parallel_tools
 from .stream import AsyncStream, Stream, StreamClosed
 from .telemetry import instrument, uninstrument
 from .usage import AttemptUsage, CallUsage
@@ -52,6 +54,7 @@ __all__ = [
     "AsyncStream",
     "AttemptUsage",
     "CallUsage",
+    "CallsSession",
     "Client",
     "ConfigurationError",
     "Delta",
@@ -66,9 +69,10 @@ __all__ = [
     "NotNull",
     "Partial",
     "PartialEvent",
+    "ParallelTool",
     "PartialModel",
-    "ReasoningEvent",
     "ProviderError",
+    "ReasoningEvent",
     "RefusalError",
     "ResponseSpec",
     "RestartEvent",
@@ -91,6 +95,7 @@ __all__ = [
     "field_state",
     "instrument",
     "is_complete",
+    "parallel_tools",
     "partial_model",
     "uninstrument",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -33,6 +33,9 @@ from .providers.base import Provider
 from .schema import ResponseSpec
 from .schema.plan import ListNode, ModelNode, compile_plan
 from .usage import CallUsage, UsageMeter, pricer_for
+
+if TYPE_CHECKING:
+    from .calls import CallsSession
 
 Granularity = Literal["change", "field", "item"]
 
@@ -243,12 +246,19 @@ class StreamDriver:
             "max_size": max_size,
             "context": context,
         }
-        self.session = StreamSession(spec, **self._session_args)
+        self.session = self._new_session()
         self._text: list[str] = []
         self._finish_reason: str | None = None
         self._refusal: list[str] = []
         self._reasoning: list[str] = []
         self._prose: list[str] = []
+
+    def _new_session(self) -> StreamSession | CallsSession:
+        if self.request.mode is Mode.PARALLEL_TOOLS:  # one session per tool call (calls.py)
+            from .calls import CallsSession  # it builds on StreamSession
+
+            return CallsSession(self.spec, **self._session_args)
+        return StreamSession(self.spec, **self._session_args)
 
     def set_partials(self, partials: bool) -> None:
         """Whether PartialEvents carry snapshots (before the first delta)."""
@@ -284,6 +294,8 @@ class StreamDriver:
             self._refusal.append(delta.refusal)
         if delta.finish_reason is not None:
             self._finish_reason = delta.finish_reason
+        if not isinstance(self.session, StreamSession):  # PARALLEL_TOOLS: text by Delta.call
+            return self.session.feed_delta(delta, self._clock())
         if not delta.text:
             return []
         self._text.append(delta.text)
@@ -301,7 +313,7 @@ class StreamDriver:
             return None
         self.restarts += 1
         self.request = self.provider.reask(self.request, self.raw_text, exc)
-        self.session = StreamSession(self.spec, **self._session_args)
+        self.session = self._new_session()
         self._text = []
         self._finish_reason = None
         self._refusal = []
@@ -337,6 +349,8 @@ class StreamDriver:
 
     @property
     def raw_text(self) -> str:
+        if not isinstance(self.session, StreamSession):
+            return self.session.raw_text  # each call's tool and arguments
         if len(self._text) > 1:
             self._text = ["".join(self._text)]
         return self._text[0] if self._text else ""
@@ -344,4 +358,6 @@ class StreamDriver:
     @property
     def partial(self) -> Any:
         session = self.session
+        if not isinstance(session, StreamSession):
+            return session.snapshot
         return session.partial if session.partials else session.builder.snapshot()

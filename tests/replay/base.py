@@ -25,6 +25,14 @@ API
     Script(..., reset_after=3)                         # send 3 chunks, then reset the connection
                                                        # (SO_LINGER 0 + abort: the client gets RST)
 
+``Script(..., build=fn)``: ``fn(request_json) -> list[bytes]`` makes the chunks when the
+request arrives (a reply that depends on what was asked, e.g. OpenAI's usage chunk only when
+``stream_options.include_usage`` was requested); ``chunks`` holds them from then on.
+
+``Tokens(input, output, cached=0, reasoning=0, cache_write=0)`` -- token counts the provider
+builders put on the wire, each in its provider's own fields (see each builder); a plain
+``(input, output)`` tuple is accepted wherever a ``Tokens`` is.
+
 ``sse_frame(data, event=None)`` builds one SSE frame (``event: X\\ndata: ...\\n\\n``); a dict is
 JSON-encoded compactly. ``rechunk(bytes, n)`` splits a byte string into n-byte network writes.
 
@@ -80,7 +88,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import uvicorn
 
@@ -104,6 +112,24 @@ def rechunk(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+class Tokens(NamedTuple):
+    """Token counts for a scripted answer. Each provider builder writes them into its own
+    fields: ``output`` is what the provider reports as output (OpenAI's counts include the
+    reasoning tokens, Gemini's ``candidatesTokenCount`` does not), ``cached`` the prompt tokens
+    read from a cache, ``cache_write`` those written to it (Anthropic, Responses)."""
+
+    input: int
+    output: int
+    cached: int = 0
+    reasoning: int = 0
+    cache_write: int = 0
+
+
+def as_tokens(usage: tuple[int, ...] | Tokens) -> Tokens:
+    """A ``Tokens`` from a ``Tokens`` or a plain ``(input, output, ...)`` tuple."""
+    return usage if isinstance(usage, Tokens) else Tokens(*usage)
+
+
 @dataclass
 class Script:
     """One scripted response. See the module docstring."""
@@ -120,6 +146,7 @@ class Script:
     truncate_after: int | None = None
     drop_after: int | None = None
     reset_after: int | None = None
+    build: Callable[[Any], list[bytes]] | None = None
 
     def __post_init__(self) -> None:
         self.chunks = [c.encode() if isinstance(c, str) else bytes(c) for c in self.chunks]
@@ -355,6 +382,8 @@ class ReplayServer:
                 {"error": {"message": "replay: no script left", "type": "server_error"}},
                 status=500,
             )
+        if script.build is not None:  # a reply that depends on the request
+            script.chunks = list(script.build(parsed))
         ex = Exchange(
             method=scope["method"],
             path=scope["path"],

@@ -10,16 +10,19 @@ the last one carries ``"finishReason":"STOP"`` (or ``MAX_TOKENS``, ``SAFETY`` ..
 final ``usageMetadata`` (``candidatesTokenCount``). Function calls come whole:
 ``{"functionCall":{"name":...,"args":{...}}}`` in one part. Errors: HTTP status with
 ``{"error":{"code":...,"message":...,"status":...}}``, or such an object as a ``data:`` frame
-mid-stream. ``test_genai.py`` checks that the SDK's own ``generate_content_stream`` parses these
+mid-stream. Thoughts (``include_thoughts``) are text parts with ``"thought": true``, the
+answer's first part after them may carry a ``thoughtSignature``; see ``stream_chunks``.
+``test_genai.py`` checks that the SDK's own ``generate_content_stream`` parses these
 frames into its ``GenerateContentResponse`` type.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from .base import ReplayServer, Script, sse_frame
+from .base import ReplayServer, Script, Tokens, as_tokens, sse_frame
 
 MODEL_VERSION = "gemini-test-001"
 
@@ -35,6 +38,8 @@ def response_frame(
     output_tokens: int | None = None,
     continuation_token: str | None = None,
     extra: dict[str, Any] | None = None,
+    cached_tokens: int = 0,
+    thoughts_tokens: int = 0,
 ) -> bytes:
     candidate: dict[str, Any] = {"content": {"parts": parts or [], "role": "model"}, "index": 0}
     if finish_reason:
@@ -44,9 +49,12 @@ def response_frame(
     usage: dict[str, Any] = {"promptTokenCount": prompt_tokens}
     if output_tokens is not None:
         usage["candidatesTokenCount"] = output_tokens
-        usage["totalTokenCount"] = prompt_tokens + output_tokens
-    else:
-        usage["totalTokenCount"] = prompt_tokens
+    if cached_tokens:
+        usage["cachedContentTokenCount"] = cached_tokens
+    if thoughts_tokens:
+        usage["thoughtsTokenCount"] = thoughts_tokens
+    # the total counts the thoughts too; cached tokens are part of the prompt's count
+    usage["totalTokenCount"] = prompt_tokens + (output_tokens or 0) + thoughts_tokens
     payload: dict[str, Any] = {
         "candidates": [candidate],
         "usageMetadata": usage,
@@ -102,6 +110,84 @@ def call_chunks(
             output_tokens=output_tokens,
         )
     ]
+
+
+# -- thoughts, several function calls, usage (issue 18) ------------------------------------
+#
+# A stream is a list of frames, each a list of parts (``thought_part``, ``text_part``,
+# ``call_part``); ``stream_chunks`` sends one ``GenerateContentResponse`` per frame. Function
+# calls always come whole (never split across frames); several calls may share a frame or
+# come one per frame.
+
+
+def thought_part(text: str, *, signature: str | None = None) -> dict[str, Any]:
+    """A thought summary part (``include_thoughts``): ``{"text": ..., "thought": true}``."""
+    part: dict[str, Any] = {"text": text, "thought": True}
+    if signature is not None:
+        part["thoughtSignature"] = signature
+    return part
+
+
+def text_part(text: str, *, signature: str | None = None) -> dict[str, Any]:
+    """An answer text part; ``signature`` (base64) sets its ``thoughtSignature``."""
+    part: dict[str, Any] = {"text": text}
+    if signature is not None:
+        part["thoughtSignature"] = signature
+    return part
+
+
+def call_part(
+    name: str, args: dict[str, Any], *, signature: str | None = None, call_id: str | None = None
+) -> dict[str, Any]:
+    """A whole ``functionCall`` part; Gemini puts the ``thoughtSignature`` (base64) on the
+    first call after thinking; ``call_id`` sets ``functionCall.id`` (absent by default, as
+    the Gemini API sends it)."""
+    call: dict[str, Any] = {"name": name, "args": args}
+    if call_id is not None:
+        call["id"] = call_id
+    part: dict[str, Any] = {"functionCall": call}
+    if signature is not None:
+        part["thoughtSignature"] = signature
+    return part
+
+
+SIGNATURE = "CiQBVKhc7replaySignatureAAAA"  # base64, as the API sends thoughtSignature
+
+
+def stream_chunks(
+    frames: Sequence[Sequence[dict[str, Any]]],
+    *,
+    finish_reason: str | None = "STOP",
+    usage: tuple[int, ...] | Tokens = (9, 21),
+) -> list[bytes]:
+    """One ``GenerateContentResponse`` per frame of parts. Every frame's ``usageMetadata``
+    has ``promptTokenCount`` (``Tokens.input``) and ``cachedContentTokenCount``
+    (``cached``, when not 0); the last frame carries ``finishReason`` and the final counts:
+    ``candidatesTokenCount`` (``output``, without the thoughts), ``thoughtsTokenCount``
+    (``reasoning``, when not 0) and ``totalTokenCount`` (their sum with the prompt).
+    ``finish_reason=None``: no final counts (a cut stream)."""
+    t = as_tokens(usage)
+    out = []
+    for i, parts in enumerate(frames):
+        last = i == len(frames) - 1 and finish_reason is not None
+        out.append(
+            response_frame(
+                list(parts),
+                finish_reason=finish_reason if last else None,
+                prompt_tokens=t.input,
+                output_tokens=t.output if last else None,
+                cached_tokens=t.cached,
+                thoughts_tokens=t.reasoning if last else 0,
+            )
+        )
+    return out
+
+
+def stream_script(frames: Sequence[Sequence[dict[str, Any]]], **kw: Any) -> Script:
+    """A :class:`Script` playing ``stream_chunks(frames, ...)``; other keywords go to
+    :class:`Script`."""
+    frame_kw = {k: kw.pop(k) for k in list(kw) if k in {"finish_reason", "usage"}}
+    return Script(chunks=stream_chunks(frames, **frame_kw), **kw)
 
 
 def blocked_prompt_chunk(reason: str = "SAFETY") -> bytes:
