@@ -140,3 +140,28 @@ def test_a_retry_starts_reasoning_and_prose_afresh(kind: str) -> None:
     assert isinstance(restart.error, ss.StreamValidationError)
     assert stream.reasoning_text == "second try" and stream.prose_text == "p2"
     assert stream.restarts == 1 and stream.partial == Note(**NOTE)
+
+
+class Vote(BaseModel):
+    option: str
+
+
+def test_parallel_tool_calls_keep_reasoning_and_prose_beside_them() -> None:
+    # Anthropic-like: thinking, a sentence, then two tool_use blocks (Mode.PARALLEL_TOOLS)
+    script = [
+        Delta(reasoning="Both are needed."),
+        Delta(prose="I'll add a note and a vote. {"),
+        Delta(call=0, tool="Note", text='{"title": "a", '),
+        Delta(call=1, tool="Vote", text='{"option": "yes"}'),
+        Delta(call=0, text='"body": "b"}'),
+        finish(reason="tool_calls"),
+    ]
+    stream = ss.Client(ScriptProvider(script)).responses.stream(
+        response_model=list[Note | Vote], mode=ss.Mode.PARALLEL_TOOLS
+    )
+    events = list(stream.events())
+    assert [type(e).__name__ for e in events[:2]] == ["ReasoningEvent", "TextEvent"]
+    assert isinstance(events[-1], ss.FinalEvent)
+    assert events[-1].value == [Note(title="a", body="b"), Vote(option="yes")]
+    assert stream.reasoning_text == "Both are needed."
+    assert stream.prose_text == "I'll add a note and a vote. {"
