@@ -2,7 +2,7 @@
 //
 //   const s = useSchemaStream("/api/ideas", { method: "POST" });
 //   s.start({ body: { count: 5 } });      // options given here override the hook's
-//   s.state / s.items / s.final / s.error / s.status / s.reasoning; s.cancel()
+//   s.state / s.items / s.final / s.error / s.status / s.reasoning / s.text; s.cancel()
 //
 // Re-renders are batched: however many events arrive, the component renders at most once per
 // animation frame. Unmounting cancels the request (which closes the model call on the server).
@@ -22,6 +22,7 @@ const IDLE = Object.freeze({
   error: null,
   status: "idle",
   reasoning: "",
+  text: "",
   attempt: 0,
 });
 
@@ -89,12 +90,16 @@ export function useSchemaStream(url, options = {}) {
           if (update({ error, status: "error" }) && opts.onError) opts.onError(error);
         },
         onRestart(attempt, data) {
-          update({ state: null, items: [], reasoning: "", attempt });
+          update({ state: null, items: [], reasoning: "", text: "", attempt });
           if (opts.onRestart) opts.onRestart(attempt, data);
         },
         onReasoning(text, delta) {
           update({ reasoning: text });
           if (opts.onReasoning) opts.onReasoning(text, delta);
+        },
+        onText(text, delta) {
+          update({ text });
+          if (opts.onText) opts.onText(text, delta);
         },
       });
       run.current = { handle, token };

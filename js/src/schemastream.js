@@ -10,6 +10,7 @@
 //     onState(state, ops) {}, onItem(index, value, pointer) {}, onFinal(value) {},
 //     onError({ type, message, errors }) {}, onRestart(attempt) {},
 //     onReasoning(text, delta) {},                         // `reasoning` events, if any
+//     onText(text, delta) {},                              // `text` events, if any
 //   });
 //   (over "ws" the body is sent as the socket's first message; the endpoint reads it with
 //   `await websocket.receive_json()` before calling `websocket_stream`)
@@ -18,7 +19,8 @@
 //
 // Events (see schemastream.web.encoder): patch {ops}, item {index, pointer}, final {ops},
 // error {type, message, errors?}, restart {attempt}, reasoning {delta} (the model's reasoning
-// text grows by `delta`; {text} replaces it). Ops are RFC 6902 add/replace/remove
+// text grows by `delta`; {text} replaces it), text {delta} (the same for text the model
+// writes beside the object). Ops are RFC 6902 add/replace/remove
 // (+test) plus {"op": "append", path, value}: the string at `path` grows by `value` (or the
 // array at `path` grows by the elements of `value`).
 // Resuming: only when the response says `x-schemastream-resumable: 1` (sse_response(...,
@@ -270,7 +272,7 @@ export function pendingRequest(url, options = {}) {
 }
 
 /**
- * Subscribe to a schemastream endpoint. Returns {cancel(), done, state(), reasoning(), lastEventId()}.
+ * Subscribe to a schemastream endpoint. Returns {cancel(), done, state(), reasoning(), text(), lastEventId()}.
  */
 export function subscribe(url, options = {}) {
   const {
@@ -284,11 +286,13 @@ export function subscribe(url, options = {}) {
     onError = () => {},
     onRestart = () => {},
     onReasoning = () => {},
+    onText = () => {},
     onEvent = () => {},
     signal,
   } = options;
   let state = null;
   let reasoning = "";
+  let text = "";
   let lastId = null;
   let finished = false;
   let resolveDone;
@@ -322,9 +326,14 @@ export function subscribe(url, options = {}) {
         const delta = typeof data.delta === "string" ? data.delta : null;
         reasoning = delta !== null ? reasoning + delta : typeof data.text === "string" ? data.text : reasoning;
         onReasoning(reasoning, delta !== null ? delta : reasoning);
+      } else if (event === "text") {
+        const delta = typeof data.delta === "string" ? data.delta : null;
+        text = delta !== null ? text + delta : typeof data.text === "string" ? data.text : text;
+        onText(text, delta !== null ? delta : text);
       } else if (event === "restart") {
         state = null;
         reasoning = "";
+        text = "";
         onRestart(data.attempt, data);
         onState(state, []);
       }
@@ -381,7 +390,7 @@ export function subscribe(url, options = {}) {
       }
     };
     if (signal) signal.addEventListener("abort", cancel);
-    return { cancel, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
+    return { cancel, done, state: () => state, reasoning: () => reasoning, text: () => text, lastEventId: () => lastId };
   }
 
   const controller = new AbortController();
@@ -499,5 +508,5 @@ export function subscribe(url, options = {}) {
     }
     controller.abort();
   };
-  return { cancel, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
+  return { cancel, done, state: () => state, reasoning: () => reasoning, text: () => text, lastEventId: () => lastId };
 }

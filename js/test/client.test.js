@@ -112,6 +112,37 @@ test("subscribe: patches, items, reasoning and final arrive in order; JSON body 
   await srv.close();
 });
 
+test("subscribe: text events grow text(); a restart clears reasoning and text", async () => {
+  const srv = await serve((req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(sse("reasoning", 1, { delta: "first" }));
+    res.write(sse("text", 2, { delta: "Here it is: {" }));
+    res.write(sse("restart", 3, { attempt: 1, reason: "validation" }));
+    res.write(sse("text", 4, { delta: "Take " }));
+    res.write(sse("text", 5, { delta: "two." }));
+    res.write(sse("patch", 6, { ops: [{ op: "replace", path: "", value: [] }] }));
+    res.end(sse("final", 7, { ops: [] }));
+  });
+  const log = [];
+  const handle = subscribe(srv.url, {
+    onText: (text, delta) => log.push(["text", text, delta]),
+    onReasoning: (text, delta) => log.push(["reasoning", text, delta]),
+    onRestart: (attempt) => log.push(["restart", attempt]),
+  });
+  assert.equal(await handle.done, "final");
+  assert.deepEqual(log, [
+    ["reasoning", "first", "first"],
+    ["text", "Here it is: {", "Here it is: {"],
+    ["restart", 1],
+    ["text", "Take ", "Take "],
+    ["text", "Take two.", "two."],
+  ]);
+  assert.equal(handle.text(), "Take two.");
+  assert.equal(handle.reasoning(), "");
+  assert.deepEqual(handle.state(), []);
+  await srv.close();
+});
+
 test("subscribe: a typed error event ends the stream with that error", async () => {
   const srv = await serve((req, res) => {
     res.writeHead(200, { "content-type": "text/event-stream" });

@@ -56,6 +56,8 @@ export interface SubscribeOptions<T = JSONValue> {
   onError?(error: StreamError): void;
   onRestart?(attempt: number, data: { attempt: number; reason: string }): void;
   onReasoning?(text: string, delta: string): void;
+  /** Text the model writes beside the object (`text` events): all of it so far, and the new part. */
+  onText?(text: string, delta: string): void;
   /** `lastEventId`: a number, or the `"<stream id>:<n>"` string of a resumable stream. */
   onEvent?(event: string, data: unknown, lastEventId: EventId | null): void;
 }
@@ -67,6 +69,8 @@ export interface Subscription<T = JSONValue> {
   done: Promise<Outcome>;
   state(): Partial<T> | T | null;
   reasoning(): string;
+  /** Text the model wrote beside the object so far. */
+  text(): string;
   lastEventId(): EventId | null;
 }
 

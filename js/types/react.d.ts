@@ -26,6 +26,8 @@ export interface SchemaStream<T = JSONValue> {
   status: StreamStatus;
   /** The model's reasoning text so far ("" when the server sends none). */
   reasoning: string;
+  /** Text the model wrote beside the object so far ("" when the server sends none). */
+  text: string;
   /** Retries so far (a restart resets state and items). */
   attempt: number;
   /** Starts (or restarts) the request; `overrides` are merged over the hook's options. */

@@ -24,9 +24,18 @@ from .errors import (
     RefusalError,
     SchemaStreamError,
     StreamClosed,
+    StreamingDegradedWarning,
     StreamValidationError,
 )
-from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent, StreamEvent
+from .events import (
+    FinalEvent,
+    ItemEvent,
+    PartialEvent,
+    ReasoningEvent,
+    RestartEvent,
+    StreamEvent,
+    TextEvent,
+)
 from .jsonstream import JsonStreamParser
 from .partial import Partial, PartialModel, field_state, is_complete, partial_model
 from .policies import Done, FieldState, NotNull, StreamCheck, WithState
@@ -34,6 +43,7 @@ from .schema import ResponseSpec
 from .schema.tools import ParallelTool, parallel_tools
 from .stream import AsyncStream, Stream
 from .telemetry import instrument, uninstrument
+from .usage import AttemptUsage, CallUsage
 
 if _typing.TYPE_CHECKING:
     from . import web as web
@@ -43,6 +53,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AsyncClient",
     "AsyncStream",
+    "AttemptUsage",
+    "CallUsage",
     "CallsSession",
     "Client",
     "ConfigurationError",
@@ -61,6 +73,7 @@ __all__ = [
     "ParallelTool",
     "PartialModel",
     "ProviderError",
+    "ReasoningEvent",
     "RefusalError",
     "ResponseSpec",
     "RestartEvent",
@@ -72,6 +85,8 @@ __all__ = [
     "StreamEvent",
     "StreamSession",
     "StreamValidationError",
+    "StreamingDegradedWarning",
+    "TextEvent",
     "Usage",
     "WithState",
     "from_anthropic",

@@ -207,6 +207,7 @@ class RunOptions:
     mode: str | None = None
     json_only: bool = False
     model_path: str | None = None
+    show_reasoning: bool = True
 
 
 def _make_client(model: str, model_path: str | None = None) -> Any:
@@ -311,7 +312,7 @@ def execute(opts: RunOptions, out: Console, err: Console) -> ExitCode:
 
 def _execute(opts: RunOptions, out: Console, err: Console, guard: _SigInt) -> ExitCode:
     client = _make_client(opts.model, opts.model_path)
-    view = StreamView(is_list=opts.is_list, model=opts.model)
+    view = StreamView(is_list=opts.is_list, model=opts.model, show_reasoning=opts.show_reasoning)
     # the live view: stdout normally; with --json, stderr when it is a terminal, else none
     if opts.json_only:
         live_console = err if err.is_terminal else None
@@ -450,6 +451,13 @@ ModelOpt = Annotated[
         "anthropic/claude-3-5-haiku-latest, google/gemini-2.0-flash, ollama/llama3.2 ...",
     ),
 ]
+NoReasoningOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-reasoning",
+        help="Hide the model's reasoning (shown dimmed above the object while it streams).",
+    ),
+]
 ModelPathOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -509,6 +517,7 @@ def run(
         bool,
         typer.Option("--json", help="Print only the final JSON on stdout (for pipes)."),
     ] = False,
+    no_reasoning: NoReasoningOpt = False,
 ) -> None:
     """Stream PROMPT's answer as SCHEMA, live; then print the validated final.
 
@@ -516,6 +525,8 @@ def run(
     yellow border and '…'), marked '✓' with a green border once complete and validated,
     and a status line: elapsed time, rate (tok/s when the provider reports usage, else
     chars/s of raw output) and validation state (streaming / ok / restarted / failed).
+    The model's reasoning, when it streams any, shows dimmed above the items (its newest
+    lines); --no-reasoning hides it.
     """
     _check_model_path(model, model_path)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -547,6 +558,7 @@ def run(
             mode=mode,
             json_only=json_only,
             model_path=model_path,
+            show_reasoning=not no_reasoning,
         )
     )
 
@@ -571,6 +583,7 @@ def demo(
     max_tokens: Annotated[
         Optional[int], typer.Option("--max-tokens", min=1, help="Output token budget.")
     ] = None,
+    no_reasoning: NoReasoningOpt = False,
 ) -> None:
     """3 marketing ideas for a note-taking app, as list[Idea], streamed live.
 
@@ -595,6 +608,7 @@ def demo(
             max_tokens=max_tokens,
             json_only=json_only,
             model_path=model_path,
+            show_reasoning=not no_reasoning,
         )
     )
 

@@ -52,8 +52,14 @@ class Delta:
 
     ``text`` is new characters of the JSON document (tool arguments or content). A provider
     yields a ``Delta`` with ``finish_reason`` set exactly once, when the model stopped.
-    ``reasoning`` is new reasoning text (thinking, a reasoning summary); ``prose`` is new text
-    the model writes beside the object (never part of the JSON document). In
+    ``reasoning`` is new reasoning text (thinking, a reasoning summary); where the provider
+    sends it in several parts (summary parts, thinking blocks), the first delta of each
+    later part starts with ``"\n\n"``, so the joined text has a blank line between parts.
+    ``prose`` is new text the model writes beside the object (never part of the JSON
+    document: the core never parses it). ``usage`` is the response's usage so far: a count a
+    later delta reports replaces the earlier one (running totals), ``None`` counts leave it;
+    the final counts come at the latest with the ``finish_reason`` delta (a response cut
+    before it has partial usage). In
     ``Mode.PARALLEL_TOOLS`` ``call`` is the index of the tool call ``text`` belongs to and
     ``tool`` that call's tool name (on the call's first delta at least).
     """

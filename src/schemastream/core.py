@@ -14,9 +14,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from .contract import Delta, Mode, Request, Usage
+from .contract import Delta, Mode, Request
 from .errors import IncompleteOutputError, JsonStreamError, RefusalError, StreamValidationError
-from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
+from .events import (
+    FinalEvent,
+    PartialEvent,
+    PatchOp,
+    ReasoningEvent,
+    RestartEvent,
+    StreamEvent,
+    TextEvent,
+)
 from .jsonstream import JsonStreamParser
 from .jsonstream.events import Path
 from .partial.builder import PartialBuilder
@@ -24,6 +32,7 @@ from .policies import FieldState
 from .providers.base import Provider
 from .schema import ResponseSpec
 from .schema.plan import ListNode, ModelNode, compile_plan
+from .usage import CallUsage, UsageMeter, pricer_for
 
 if TYPE_CHECKING:
     from .calls import CallsSession
@@ -195,7 +204,13 @@ class StreamSession:
 
 
 class StreamDriver:
-    """One user call: attempts, retries, budget, usage. The shells feed it provider deltas."""
+    """One user call: attempts, retries, budget, usage. The shells feed it provider deltas.
+
+    Besides the object, a delta's reasoning and prose become :class:`ReasoningEvent` /
+    :class:`TextEvent` (before the object's events of the same delta) and are kept per
+    attempt; prose never reaches the parser. Usage is kept per attempt by a
+    :class:`~schemastream.usage.UsageMeter` (summed, priced, partial when cut).
+    """
 
     def __init__(
         self,
@@ -217,7 +232,7 @@ class StreamDriver:
         self.request = request
         self.max_retries = max_retries
         self.restarts = 0
-        self.usage: Usage | None = None
+        self.meter = UsageMeter(pricer_for(provider, request.kwargs.get("model")))
         self.final: Any = None
         self.done = False
         self._clock = clock
@@ -235,6 +250,8 @@ class StreamDriver:
         self._text: list[str] = []
         self._finish_reason: str | None = None
         self._refusal: list[str] = []
+        self._reasoning: list[str] = []
+        self._prose: list[str] = []
 
     def _new_session(self) -> StreamSession | CallsSession:
         if self.request.mode is Mode.PARALLEL_TOOLS:  # one session per tool call (calls.py)
@@ -255,8 +272,24 @@ class StreamDriver:
         return self.session.budget_reached
 
     def on_delta(self, delta: Delta) -> list[StreamEvent]:
+        """Events for one provider delta: its reasoning and prose first, then the object's."""
         if delta.usage is not None:
-            self.usage = delta.usage
+            self.meter.report(delta.usage)
+        if delta.finish_reason is not None:
+            self.meter.complete()  # the provider's last word: its usage is final
+        if not (delta.reasoning or delta.prose):
+            return self._object_delta(delta)
+        events: list[StreamEvent] = []
+        if delta.reasoning:
+            self._reasoning.append(delta.reasoning)
+            events.append(ReasoningEvent(delta.reasoning))
+        if delta.prose:  # beside the object: never fed to the parser
+            self._prose.append(delta.prose)
+            events.append(TextEvent(delta.prose))
+        events.extend(self._object_delta(delta))
+        return events
+
+    def _object_delta(self, delta: Delta) -> list[StreamEvent]:
         if delta.refusal:
             self._refusal.append(delta.refusal)
         if delta.finish_reason is not None:
@@ -284,6 +317,9 @@ class StreamDriver:
         self._text = []
         self._finish_reason = None
         self._refusal = []
+        self._reasoning = []
+        self._prose = []
+        self.meter.next_attempt()
         return RestartEvent(self.restarts, exc)
 
     # --- state for users ----------------------------------------------------------------
@@ -291,6 +327,25 @@ class StreamDriver:
     def finish_reason(self) -> str | None:
         """The provider's finish reason in the current attempt (once it arrived)."""
         return self._finish_reason
+
+    @property
+    def usage(self) -> CallUsage | None:
+        """Tokens (and cost) of the call so far, summed over attempts; ``None`` until reported."""
+        return self.meter.total()
+
+    @property
+    def reasoning_text(self) -> str:
+        """The model's reasoning so far, in the current attempt."""
+        if len(self._reasoning) > 1:
+            self._reasoning = ["".join(self._reasoning)]
+        return self._reasoning[0] if self._reasoning else ""
+
+    @property
+    def prose_text(self) -> str:
+        """Text the model wrote beside the object so far, in the current attempt."""
+        if len(self._prose) > 1:
+            self._prose = ["".join(self._prose)]
+        return self._prose[0] if self._prose else ""
 
     @property
     def raw_text(self) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
+import weakref
 from typing import Any
 
 
@@ -89,6 +92,31 @@ class ProviderError(SchemaStreamError):
 
     event: str | None = None
     field: str | None = None
+
+
+class StreamingDegradedWarning(UserWarning):
+    """The mode in use delivers the object whole (e.g. Gemini's function calls): partials do
+    not stream; the final value is still validated. Emitted once per client."""
+
+
+_warned_lock = threading.Lock()
+_warned: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def warn_streaming_degraded(owner: Any, detail: str, *, stacklevel: int = 2) -> bool:
+    """Emit :class:`StreamingDegradedWarning` for ``owner`` (a provider: one per client) the
+    first time only; ``detail`` says which mode delivers what. ``stacklevel`` as for
+    :func:`warnings.warn`, counted from the caller. Returns whether it warned."""
+    with _warned_lock:
+        if owner in _warned:
+            return False
+        _warned.add(owner)
+    warnings.warn(
+        f"{detail}; the object arrives whole, so no partials stream before it",
+        StreamingDegradedWarning,
+        stacklevel=stacklevel,
+    )
+    return True
 
 
 class ConfigurationError(SchemaStreamError, ValueError):

@@ -1,7 +1,9 @@
 """What a stream produces, besides the partial objects themselves.
 
 These are designed once and used everywhere: ``Stream.events()`` yields them, the web
-transport turns each into one SSE / WebSocket message, and the CLI renders them.
+transport turns each into one SSE / WebSocket message, and the CLI renders them. Reasoning
+and prose (:class:`ReasoningEvent`, :class:`TextEvent`) come between the object's events;
+plain iteration of a stream skips them.
 
 Patch operations (``ops``) are JSON-serialisable dicts against the previous state, with
 RFC 6901 JSON Pointer paths. They are RFC 6902 ``add``/``replace``/``remove`` plus one
@@ -52,4 +54,21 @@ class FinalEvent:
     ops: list[PatchOp] = field(default_factory=list)
 
 
-StreamEvent = Union[PartialEvent, ItemEvent, RestartEvent, FinalEvent]
+@dataclass(frozen=True, slots=True)
+class ReasoningEvent:
+    """New reasoning text (thinking, a reasoning summary): append ``text`` to what came before.
+
+    Never part of the object. Summary parts are separated by a blank line (``"\n\n"``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextEvent:
+    """New text the model wrote beside the object (a sentence before a tool call, prose
+    around fenced JSON): append ``text`` to what came before. Never parsed as the object."""
+
+    text: str
+
+
+StreamEvent = Union[PartialEvent, ItemEvent, ReasoningEvent, TextEvent, RestartEvent, FinalEvent]

@@ -7,8 +7,10 @@ Small pieces that compose:
 - :func:`item_panel` is one item of a list result: yellow border while it streams, green
   border and a ``✓`` once it is complete and validated.
 - :func:`status_line` is the one-line status (elapsed time, rate, validation state).
+- :func:`reasoning_text` is the model's reasoning, dimmed, its newest lines only.
 - :class:`StreamView` holds the state of one stream, applies ``events.StreamEvent`` values to
-  it and renders itself (a ``Live`` view can refresh it from its own thread).
+  it and renders itself (a ``Live`` view can refresh it from its own thread); the reasoning
+  shows above the object unless ``show_reasoning=False``.
 
 Nothing here does IO; ``rich`` is needed (the ``cli`` extra).
 """
@@ -28,12 +30,14 @@ from rich.pretty import Pretty
 from rich.table import Table
 from rich.text import Text
 
-from .events import FinalEvent, ItemEvent, PartialEvent, RestartEvent
+from .events import FinalEvent, ItemEvent, PartialEvent, ReasoningEvent, RestartEvent
 from .partial import is_complete
 
 CHECK = "✓"
 CURSOR = "▌"
 PENDING = "…"
+#: lines of reasoning shown (the newest), so the object below stays on screen
+REASONING_LINES = 6
 
 #: Validation states shown in the status line.
 STATE_STREAMING = "streaming"
@@ -140,6 +144,21 @@ def item_panel(index: int, item: Any, *, complete: bool) -> Panel:
     )
 
 
+def reasoning_text(text: str, *, lines: int = REASONING_LINES, width: int = 100) -> Text:
+    """The model's reasoning, dim italic, cut to its newest ``lines`` lines (long source lines
+    count as several of ``width`` characters); an earlier part is marked ``…``."""
+    rows = [
+        line[i : i + width] if line else ""
+        for line in text.strip("\n").split("\n")
+        for i in range(0, max(len(line), 1), width)
+    ]
+    out = Text(style="dim italic")
+    if len(rows) > lines:
+        out.append(f"{PENDING} ")
+    out.append("\n".join(rows[-lines:]))
+    return out
+
+
 def format_rate(count: float, elapsed: float, unit: str) -> str:
     if elapsed <= 0 or count <= 0:
         return f"– {unit}/s"
@@ -202,9 +221,12 @@ class StreamView:
         is_list: bool,
         model: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        show_reasoning: bool = True,
     ) -> None:
         self.is_list = is_list
         self.model = model
+        self.show_reasoning = show_reasoning
+        self.reasoning = ""  # the model's reasoning so far (this attempt)
         self.lock = threading.RLock()
         self._clock = clock
         self.started = clock()
@@ -249,8 +271,11 @@ class StreamView:
                 self.partial = event.partial
             elif isinstance(event, ItemEvent):
                 self.completed.add(event.index)
+            elif isinstance(event, ReasoningEvent):
+                self.reasoning += event.text
             elif isinstance(event, RestartEvent):
                 self.restarts = event.attempt
+                self.reasoning = ""
                 self.partial = None
                 self.completed.clear()
                 self.counts = _Counts()
@@ -293,6 +318,13 @@ class StreamView:
         """The items (or the object). ``fit=(console, options, height)``: show only the
         newest items that fit in ``height`` lines, so the growing one stays on screen."""
         parts: list[RenderableType] = []
+        if self.show_reasoning and self.reasoning.strip():
+            width = fit[1].max_width if fit is not None else 100
+            parts.append(reasoning_text(self.reasoning, width=max(20, width - 2)))
+            if fit is not None:  # the items get the lines the reasoning leaves
+                console, options, height = fit
+                used = len(console.render_lines(parts[-1], options, pad=False))
+                fit = (console, options, max(3, height - used))
         if self.is_list:
             items = self.items()
             panels: list[RenderableType] = [

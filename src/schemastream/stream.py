@@ -12,13 +12,14 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
 
-from .contract import AsyncDeltaStream, DeltaStream, Usage
+from .contract import AsyncDeltaStream, DeltaStream
 from .core import RETRYABLE, StreamDriver
 from .errors import StreamClosed as StreamClosed
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
 from .policies import FieldState
 from .telemetry import Telemetry, aobserve, observe
+from .usage import CallUsage
 
 T = TypeVar("T")
 
@@ -44,7 +45,23 @@ class _StreamState(Generic[T]):
         return self._driver.raw_text
 
     @property
-    def usage(self) -> Usage | None:
+    def reasoning_text(self) -> str:
+        """The model's reasoning so far (the :class:`~schemastream.events.ReasoningEvent`
+        texts), in the current attempt."""
+        return self._driver.reasoning_text
+
+    @property
+    def prose_text(self) -> str:
+        """Text the model wrote beside the object so far (the
+        :class:`~schemastream.events.TextEvent` texts), in the current attempt; never part of
+        :attr:`raw_text`."""
+        return self._driver.prose_text
+
+    @property
+    def usage(self) -> CallUsage | None:
+        """Tokens and cost so far, summed over attempts (``.attempts`` has each); ``.partial``
+        when an attempt was cut (closed, failed fast, ``max_items``) before the provider's
+        final count. ``None`` while the provider has reported none."""
         return self._driver.usage
 
     @property
@@ -115,7 +132,9 @@ class Stream(_StreamState[T]):
                 upstream.close()
 
     def events(self, partials: bool = True) -> Iterator[StreamEvent]:
-        """All events (partials with patch ops, completed items, restarts, final).
+        """All events (partials with patch ops, completed items, reasoning and prose beside
+        the object, restarts, final). Plain iteration and :meth:`iter_items` skip reasoning
+        and prose; iterate this to read both without callbacks.
 
         ``partials=False``: ``PartialEvent.partial`` is ``None`` (the ops are all there), for
         consumers of patch ops only: no snapshot is built, so the cost per character stays

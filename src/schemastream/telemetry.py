@@ -9,7 +9,9 @@ process, or ``instrument=True`` on one client).
 Spans (to the global tracer provider in effect when each span starts): one per call,
 named ``chat <model>`` with the GenAI semantic-convention attributes
 (``gen_ai.operation.name``, ``gen_ai.system``, ``gen_ai.request.model``,
-``gen_ai.usage.input_tokens`` / ``output_tokens``, ``gen_ai.response.finish_reasons``), and
+``gen_ai.usage.input_tokens`` / ``output_tokens`` summed over retries,
+``gen_ai.response.finish_reasons``; ``schemastream.usage.partial`` when the call was cut
+before the provider's final count, ``schemastream.usage.cost_usd`` where the price is known), and
 a child span ``schemastream.attempt`` per model request. Span events:
 ``schemastream.first_partial`` / ``schemastream.item`` / ``schemastream.fail_fast`` on the
 attempt, ``schemastream.restart`` / ``schemastream.cancel`` on the call. Metrics
@@ -256,6 +258,10 @@ class Observation:
             span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
         if usage is not None and usage.output_tokens is not None:
             span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+        if usage is not None and usage.partial:  # cut before the provider's final count
+            span.set_attribute("schemastream.usage.partial", True)
+        if usage is not None and usage.cost_usd is not None:
+            span.set_attribute("schemastream.usage.cost_usd", float(usage.cost_usd))
         reason = getattr(self.driver, "finish_reason", None)
         if reason:
             span.set_attribute("gen_ai.response.finish_reasons", [reason])

@@ -19,6 +19,8 @@ import schemastream as ss
 from tests.replay import openai_server as oa
 from tests.replay.base import ReplayServer
 
+from .scripted import ScriptProvider, finish, json_deltas
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -340,3 +342,26 @@ def test_the_partial_hook_gets_snapshots_from_a_stream_read_without_them(
     assert partials and None not in partials
     assert all(isinstance(p, list) for p in partials)
     assert [dict(p) for p in partials[-1]] == IDEAS  # the last snapshot is the whole list
+
+
+# -- telemetry reports the summed usage ------------------------------------------------------
+
+
+def test_spans_carry_the_usage_summed_over_attempts(otel: OTel) -> None:
+    # the first attempt fails fast (cut), the retry completes; the provider plays given deltas
+    first = [
+        ss.Delta(usage=ss.Usage(30, 5)),
+        *json_deltas({"items": TOO_LONG}),
+        finish(ss.Usage(30, 50)),
+    ]
+    second = [*json_deltas({"items": IDEAS}), finish(ss.Usage(40, 25))]
+    client = ss.Client(ScriptProvider(first, second, name="openai"), instrument=True)
+    stream = client.responses.stream(model="gpt-4o-mini", response_model=list[Idea], max_retries=1)
+    stream.get_final_response()
+    [root] = [s for s in otel.spans() if s.parent is None]
+    assert root.attributes["gen_ai.usage.input_tokens"] == 70
+    assert root.attributes["gen_ai.usage.output_tokens"] == 30
+    assert root.attributes["schemastream.usage.partial"] is True  # the first attempt was cut
+    assert stream.usage is not None and stream.usage.cost_usd is not None
+    assert root.attributes["schemastream.usage.cost_usd"] == float(stream.usage.cost_usd)
+    assert otel.count("gen_ai.client.token.usage", **{"gen_ai.token.type": "input"}) == 1

@@ -186,3 +186,46 @@ def test_reasoning_messages_become_ag_ui_reasoning_events() -> None:
             "outcome": {"type": "success"},
         },
     ]
+
+
+def test_http_agent_accepts_our_reasoning_and_text_events() -> None:
+    # The real app, client and stream; the provider plays reasoning, a sentence and the ideas
+    # (tests/core/scripted.py). HttpAgent verifies the event sequence (start/content/end per
+    # message id) and fails the run on a violation.
+    import schemastream as ss
+    from schemastream.contract import Delta
+
+    from ..core.scripted import ScriptProvider, finish, json_deltas
+
+    ideas = make_ideas(2)
+    script = [
+        Delta(reasoning="Two ideas,"),
+        Delta(reasoning=" short ones."),
+        Delta(prose="Here they are."),
+        *json_deltas({"items": ideas}, size=7),
+        finish(),
+    ]
+    app = REACT_APP.create_app(client=ss.Client(ScriptProvider(script)))
+    events: list[str] = []
+    done: dict[str, Any] = {}
+    with ServerThread(app) as s, run_agent(s.url, 2) as agent:
+        for line in agent:
+            if "event" in line:
+                events.append(line["event"])
+            elif "done" in line:
+                done = line["done"]
+    assert done["error"] is None and done["runError"] is None
+    assert done["result"] == ideas and done["finalState"] == ideas
+    runs = [e for i, e in enumerate(events) if i == 0 or events[i - 1] != e]
+    assert runs[:9] == [
+        "RUN_STARTED",
+        "REASONING_START",
+        "REASONING_MESSAGE_START",
+        "REASONING_MESSAGE_CONTENT",
+        "REASONING_MESSAGE_END",
+        "REASONING_END",
+        "TEXT_MESSAGE_START",
+        "TEXT_MESSAGE_CONTENT",
+        "TEXT_MESSAGE_END",
+    ]
+    assert runs[-1] == "RUN_FINISHED"

@@ -19,6 +19,10 @@ from typing import Any
 
 import pytest
 
+import schemastream as ss
+from schemastream.contract import Delta
+
+from ..core.scripted import ScriptProvider, finish, json_deltas
 from .browser import cards, chromium_page, requires_chromium
 from .helpers import ReplayBackend, ServerThread, make_ideas, wait_for
 from .npm import build_react_example, requires_npm
@@ -165,28 +169,16 @@ def test_validation_failure_shows_an_error(backend: ReplayBackend, site: str, ki
 
 
 def test_hook_shows_reasoning_events(built: None) -> None:
-    # Our server sends no reasoning yet (another change adds it): the hook must already take
-    # `reasoning` events ({"delta": text}) and expose the text; here they are written by hand.
-    from starlette.responses import StreamingResponse
-    from starlette.routing import Route
-
-    from schemastream.web import WireMessage, format_sse
-
+    # The real app, client and stream; the provider plays the model's reasoning, then the
+    # ideas (tests/core/scripted.py), until the replay servers send reasoning.
     idea = {"title": "A title", "blurb": "A blurb."}
-    messages = [
-        WireMessage(1, "reasoning", {"delta": "Weighing"}),
-        WireMessage(2, "reasoning", {"delta": " ideas."}),
-        WireMessage(3, "patch", {"ops": [{"op": "replace", "path": "", "value": [idea]}]}),
-        WireMessage(4, "item", {"index": 0, "pointer": "/0"}),
-        WireMessage(5, "final", {"ops": []}),
+    script = [
+        Delta(reasoning="Weighing"),
+        Delta(reasoning=" ideas."),
+        *json_deltas({"items": [idea]}),
+        finish(),
     ]
-
-    async def ideas(request: Any) -> Any:
-        body = b"".join(format_sse(m) for m in messages)
-        return StreamingResponse(iter([body]), media_type="text/event-stream")
-
-    app = REACT_APP.create_app(client=object())
-    app.router.routes.insert(0, Route("/api/ideas", ideas, methods=["POST"]))
+    app = REACT_APP.create_app(client=ss.Client(ScriptProvider(script)))
     with ServerThread(app) as s, chromium_page() as page:
         go(page, s.url + "/", count=1)
         wait_for(lambda: status(page) == "done", 10, "status done")

@@ -10,7 +10,10 @@ growing string is a ``replace``) for each coalesced change, and ``RUN_FINISHED``
 validated value as ``result`` -- or ``RUN_ERROR`` with a UI-safe ``message`` and our typed
 error kind (validation / incomplete / refusal / provider / internal) as ``code``. A retry
 sends a fresh ``STATE_SNAPSHOT``; reasoning text (``reasoning`` wire messages, when the model
-streams it) becomes ``REASONING_START`` / ``REASONING_MESSAGE_*`` / ``REASONING_END``.
+streams it) becomes ``REASONING_START`` / ``REASONING_MESSAGE_*`` / ``REASONING_END``, and
+text the model writes beside the object (``text`` messages) an assistant message,
+``TEXT_MESSAGE_START`` / ``TEXT_MESSAGE_CONTENT`` / ``TEXT_MESSAGE_END``. Each ends when
+anything else comes.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class AGUIResponse(PumpedResponse):
         self._run_started = False
         self._snapshot_due = True  # the first state (and each retry's) is a snapshot
         self._reasoning_id: str | None = None
+        self._text_id: str | None = None
         self._state: Any = None  # what the client's state is after the events sent
 
     def _encode(self, event: Any) -> bytes:
@@ -95,6 +99,12 @@ class AGUIResponse(PumpedResponse):
             c.ReasoningEndEvent(message_id=mid)
         )
 
+    def _end_text(self) -> bytes:
+        if self._text_id is None:
+            return b""
+        mid, self._text_id = self._text_id, None
+        return self._encode(self.core.TextMessageEndEvent(message_id=mid))
+
     def render_batch(self, batch: list[WireMessage], encoder: WireEncoder) -> bytes:
         c = self.core
         out = b""
@@ -103,6 +113,7 @@ class AGUIResponse(PumpedResponse):
             out += self._encode(c.RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id))
         for msg in batch:
             if msg.event == "reasoning":
+                out += self._end_text()
                 delta = msg.data.get("delta") or ""
                 if self._reasoning_id is None:
                     self._reasoning_id = f"reasoning-{uuid.uuid4().hex[:12]}"
@@ -117,6 +128,19 @@ class AGUIResponse(PumpedResponse):
                     )
                 continue
             out += self._end_reasoning()
+            if msg.event == "text":
+                delta = msg.data.get("delta") or ""
+                if self._text_id is None:
+                    self._text_id = f"text-{uuid.uuid4().hex[:12]}"
+                    out += self._encode(
+                        c.TextMessageStartEvent(message_id=self._text_id, role="assistant")
+                    )
+                if delta:
+                    out += self._encode(
+                        c.TextMessageContentEvent(message_id=self._text_id, delta=delta)
+                    )
+                continue
+            out += self._end_text()
             if msg.event in ("patch", "final"):
                 ops = msg.data["ops"]
                 if self._snapshot_due:

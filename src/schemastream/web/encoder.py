@@ -16,12 +16,17 @@ Wire events (``data`` is a JSON object):
              Resumable streams add ``expired``, ``interrupted`` and ``cancelled``
              (:mod:`schemastream.web.resumable`).
 ``restart``  ``{"attempt": n, "reason": type}`` -- a retry began: the client resets its
-             state to ``null``.
+             state to ``null`` (and the reasoning and text below to ``""``).
+``reasoning`` ``{"delta": str}`` -- the model's reasoning text grows by ``delta`` (never part
+             of the state).
+``text``     ``{"delta": str}`` -- text the model wrote beside the object grows by ``delta``
+             (never part of the state).
 
 Every message has an id (1, 2, 3, ... per response; ``<stream id>:<n>`` when resumable). Several events that are ready at once
-are coalesced: their patches are merged into one ``patch`` message (a minimal diff of the
-merged change, so a string that grew over ten events is one ``append``), followed by the
-batch's ``item`` messages. An ``item`` message therefore never precedes the value it names,
+are coalesced: their reasoning and text into one ``reasoning`` and one ``text`` message
+first, their patches into one ``patch`` message (a minimal diff of the merged change, so a
+string that grew over ten events is one ``append``), followed by the batch's ``item``
+messages. An ``item`` message therefore never precedes the value it names,
 but the patch before it may already carry the start of the next element.
 """
 
@@ -36,7 +41,16 @@ import pydantic
 import pydantic_core
 
 from .. import errors as ss_errors
-from ..events import FinalEvent, ItemEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
+from ..events import (
+    FinalEvent,
+    ItemEvent,
+    PartialEvent,
+    PatchOp,
+    ReasoningEvent,
+    RestartEvent,
+    StreamEvent,
+    TextEvent,
+)
 from ..patch import apply_patch, diff, to_rfc6902
 from ..providers.base import is_timeout
 
@@ -229,6 +243,8 @@ class WireEncoder:
         self._pending_ops: list[PatchOp] = []
         self._pending_events = 0
         self._pending_items: list[ItemEvent] = []
+        self._pending_reasoning: list[str] = []
+        self._pending_text: list[str] = []
         self._next_id = 1
         self.finished = False
 
@@ -241,6 +257,13 @@ class WireEncoder:
         return to_rfc6902(ops, state) if self.rfc6902 else ops
 
     def _flush(self, out: list[WireMessage]) -> None:
+        # beside the object, and usually before it: the batch's reasoning and text go first
+        if self._pending_reasoning:
+            out.append(self._message("reasoning", {"delta": "".join(self._pending_reasoning)}))
+            self._pending_reasoning = []
+        if self._pending_text:
+            out.append(self._message("text", {"delta": "".join(self._pending_text)}))
+            self._pending_text = []
         if self._pending_events:
             # One event: its own ops. Several: a minimal diff of their merged change.
             ops = (
@@ -275,8 +298,13 @@ class WireEncoder:
                     self._pending_events += 1
             elif isinstance(ev, ItemEvent):
                 self._pending_items.append(ev)
+            elif isinstance(ev, ReasoningEvent):
+                self._pending_reasoning.append(ev.text)
+            elif isinstance(ev, TextEvent):
+                self._pending_text.append(ev.text)
             elif isinstance(ev, RestartEvent):
                 self._pending_ops, self._pending_events, self._pending_items = [], 0, []
+                self._pending_reasoning, self._pending_text = [], []  # the client clears them
                 self._state = self.sent_state = None
                 reason = error_payload(ev.error)["type"] if ev.error is not None else "retry"
                 out.append(self._message("restart", {"attempt": ev.attempt, "reason": reason}))

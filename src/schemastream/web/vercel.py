@@ -16,7 +16,10 @@ text was written is an HTTP 502 with the UI-safe message as its body.
 (``x-vercel-ai-ui-message-stream: v1``): ``start``, ``start-step``, then the value as a
 ``data-<name>`` part with a fixed ``id`` (``useChat`` replaces a data part's ``data`` in
 place when type and id match), ``finish-step`` and ``finish``, or an ``error`` part with
-``errorText``; then ``data: [DONE]``. Each update resends the whole value, so updates are
+``errorText``; then ``data: [DONE]``. The model's reasoning streams before it as
+``reasoning-start`` / ``reasoning-delta`` / ``reasoning-end`` parts, and text it writes beside
+the object as ``text-start`` / ``text-delta`` / ``text-end`` (each part ends when anything else
+comes). Each update resends the whole value, so updates are
 coalesced by time: at most one per ``coalesce`` seconds (default 0.1), i.e. the bytes sent
 are about (streaming seconds / coalesce) x the value's size, and the last update is the
 validated value.
@@ -232,6 +235,8 @@ class UIMessageStreamResponse(PumpedResponse):
         self.message_id = message_id or f"msg-{uuid.uuid4().hex}"
         self._opened = False
         self._last: bytes | None = None
+        self._open_part: tuple[str, str] | None = None  # ("reasoning" | "text", its id)
+        self._parts = 0
 
     def _data(self, value: Any) -> bytes:
         part = _part({"type": self.part_type, "id": self.part_id, "data": value})
@@ -240,12 +245,35 @@ class UIMessageStreamResponse(PumpedResponse):
         self._last = part
         return part
 
+    def _end_part(self) -> bytes:
+        if self._open_part is None:
+            return b""
+        kind, pid = self._open_part
+        self._open_part = None
+        return _part({"type": f"{kind}-end", "id": pid})
+
+    def _stream_part(self, kind: str, delta: str) -> bytes:
+        out = b""
+        if self._open_part is None or self._open_part[0] != kind:
+            out += self._end_part()
+            self._parts += 1
+            self._open_part = (kind, f"{kind}-{self._parts}")
+            out += _part({"type": f"{kind}-start", "id": self._open_part[1]})
+        if delta:
+            out += _part({"type": f"{kind}-delta", "id": self._open_part[1], "delta": delta})
+        return out
+
     def render_batch(self, batch: list[WireMessage], encoder: WireEncoder) -> bytes:
         out = b""
         if not self._opened:
             self._opened = True
             out += _part({"type": "start", "messageId": self.message_id})
             out += _part({"type": "start-step"})
+        for msg in batch:  # the encoder puts a batch's reasoning and text first
+            if msg.event in ("reasoning", "text"):
+                out += self._stream_part(msg.event, msg.data.get("delta") or "")
+        if any(m.event not in ("reasoning", "text") for m in batch):
+            out += self._end_part()
         if encoder.sent_state is not None:
             out += self._data(encoder.sent_state)
         error = next((m for m in batch if m.event == "error"), None)

@@ -221,12 +221,15 @@ function subscribe(url, options = {}) {
     },
     onReasoning = () => {
     },
+    onText = () => {
+    },
     onEvent = () => {
     },
     signal
   } = options;
   let state = null;
   let reasoning = "";
+  let text = "";
   let lastId = null;
   let finished = false;
   let resolveDone;
@@ -259,9 +262,14 @@ function subscribe(url, options = {}) {
         const delta = typeof data.delta === "string" ? data.delta : null;
         reasoning = delta !== null ? reasoning + delta : typeof data.text === "string" ? data.text : reasoning;
         onReasoning(reasoning, delta !== null ? delta : reasoning);
+      } else if (event === "text") {
+        const delta = typeof data.delta === "string" ? data.delta : null;
+        text = delta !== null ? text + delta : typeof data.text === "string" ? data.text : text;
+        onText(text, delta !== null ? delta : text);
       } else if (event === "restart") {
         state = null;
         reasoning = "";
+        text = "";
         onRestart(data.attempt, data);
         onState(state, []);
       }
@@ -315,7 +323,7 @@ function subscribe(url, options = {}) {
       }
     };
     if (signal) signal.addEventListener("abort", cancel2);
-    return { cancel: cancel2, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
+    return { cancel: cancel2, done, state: () => state, reasoning: () => reasoning, text: () => text, lastEventId: () => lastId };
   }
   const controller = new AbortController();
   let cancelled = false;
@@ -396,8 +404,8 @@ function subscribe(url, options = {}) {
       if (response && (!response.ok || !response.body)) {
         let message = `the server answered HTTP ${response.status}`;
         try {
-          const text = await response.text();
-          const parsed = JSON.parse(text);
+          const text2 = await response.text();
+          const parsed = JSON.parse(text2);
           if (parsed && typeof parsed.detail === "string") message = parsed.detail;
           else if (parsed && typeof parsed.message === "string") message = parsed.message;
         } catch {
@@ -432,7 +440,7 @@ function subscribe(url, options = {}) {
     }
     controller.abort();
   };
-  return { cancel, done, state: () => state, reasoning: () => reasoning, lastEventId: () => lastId };
+  return { cancel, done, state: () => state, reasoning: () => reasoning, text: () => text, lastEventId: () => lastId };
 }
 export {
   SSEParser,
