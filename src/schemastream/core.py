@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from .contract import Delta, Mode, Request, Usage
 from .errors import IncompleteOutputError, JsonStreamError, RefusalError, StreamValidationError
 from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
-from .jsonstream import JsonStreamParser
+from .jsonstream import MAX_DEPTH, JsonStreamParser
 from .jsonstream.events import Path
 from .partial.builder import PartialBuilder
 from .policies import FieldState
@@ -48,7 +48,7 @@ class StreamSession:
         granularity: Granularity = "change",
         debounce: float | None = None,
         max_items: int | None = None,
-        max_depth: int = 512,
+        max_depth: int = MAX_DEPTH,
         max_size: int | None = None,
         context: Any = None,
         partials: bool = True,
@@ -204,7 +204,7 @@ class StreamDriver:
         max_items: int | None = None,
         granularity: Granularity = "change",
         debounce: float | None = None,
-        max_depth: int = 512,
+        max_depth: int = MAX_DEPTH,
         max_size: int | None = None,
         context: Any = None,
         clock: Callable[[], float] = time.monotonic,

@@ -24,6 +24,8 @@ _NUM_PREFIX = re.compile(
 _NUM_FULL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+#: The default nesting limit (objects and arrays) of every parser, session and client.
+MAX_DEPTH = 512
 _MAX_HELD = 4096  # characters a root found in prose is held before it is trusted anyway
 _PROSE_STOP = re.compile(r"[{\[`/]")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -62,7 +64,7 @@ class JsonStreamParser:
     """
 
     def __init__(
-        self, *, lenient: bool = False, max_depth: int = 512, max_size: int | None = None
+        self, *, lenient: bool = False, max_depth: int = MAX_DEPTH, max_size: int | None = None
     ) -> None:
         self.lenient = lenient
         self.max_depth = max_depth

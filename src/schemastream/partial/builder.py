@@ -22,6 +22,7 @@ import pydantic_core
 from ..errors import StreamValidationError
 from ..events import ItemEvent, PatchOp
 from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueStart
+from ..patch import escape_token
 from ..policies import FieldState
 from ..schema.plan import (
     ANY,
@@ -39,12 +40,6 @@ from ..schema.plan import (
 )
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
-
-
-def _escape(part: PathItem) -> str:
-    if isinstance(part, int):
-        return str(part)
-    return part.replace("~", "~0").replace("/", "~1")
 
 
 def _started(value: Any) -> bool:
@@ -357,7 +352,7 @@ class PartialBuilder:
             else:
                 node = ANY
             pointer: str | None = (
-                "" if parent.pointer is None else parent.pointer + "/" + _escape(key)
+                "" if parent.pointer is None else parent.pointer + "/" + escape_token(key)
             )
             if (
                 node.policy.with_state
@@ -526,13 +521,13 @@ class PartialBuilder:
             key = plan.key
             seen.add(key)
             value = getattr(instance, plan.name)
-            here = f"{pointer}/{_escape(key)}"
+            here = f"{pointer}/{escape_token(key)}"
             received = next((k for k in node.keys_of(plan.name) if k in raw), None)
             if received is None:  # a default: not in the document
                 ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
                 continue
             if received != key:  # read by name, dumped by alias
-                ops.append({"op": "remove", "path": f"{pointer}/{_escape(received)}"})
+                ops.append({"op": "remove", "path": f"{pointer}/{escape_token(received)}"})
                 ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
                 continue
             shown = frame.validated.get(key, OMIT)
@@ -549,10 +544,10 @@ class PartialBuilder:
         extra = instance.__pydantic_extra__ or {}
         for key in raw:
             if key not in seen and key not in extra and key not in node.fields:
-                ops.append({"op": "remove", "path": f"{pointer}/{_escape(key)}"})
+                ops.append({"op": "remove", "path": f"{pointer}/{escape_token(key)}"})
         for name in type(instance).model_computed_fields:
             value = self._json(ANY, getattr(instance, name))
-            ops.append({"op": "add", "path": f"{pointer}/{_escape(name)}", "value": value})
+            ops.append({"op": "add", "path": f"{pointer}/{escape_token(name)}", "value": value})
 
     # --- unions -------------------------------------------------------------------------
     def _narrow_by_key(self, frame: _ContainerFrame, key: PathItem, loc: Path) -> None:
