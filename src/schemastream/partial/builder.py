@@ -38,6 +38,7 @@ from ..schema.plan import (
     relabel,
     with_states,
 )
+from .models import partial_model
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
 
@@ -139,6 +140,7 @@ class _ContainerFrame(_Frame):
         "built_keys",
         "model_fields",
         "gated",
+        "partial_cls",
     )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
@@ -160,9 +162,8 @@ class _ContainerFrame(_Frame):
         self.candidates = candidates
         self.structured = node.container_kind() == self.kind
         #: a user model being built field by field
-        self.model_fields = (
-            self.structured and isinstance(node, ModelNode) and not isinstance(node, WrapperNode)
-        )
+        self.model_fields = self.structured and isinstance(node, ModelNode)
+        self.partial_cls = partial_model(node.model) if self.model_fields else None  # type: ignore[attr-defined]
         #: whether a policy or an undecided union may hide it (else it is always shown)
         self.gated = (
             node.policy.done
@@ -243,7 +244,8 @@ class _ContainerFrame(_Frame):
             open_entry = fields.get(self.open_key)  # type: ignore[arg-type]  # object keys: str
             if open_child is not OMIT and open_entry is not None:
                 values[open_entry[0]] = open_child
-            return node.partial_model.build(
+            assert self.partial_cls is not None
+            return self.partial_cls.build(
                 values, frozenset(final), open_entry[0] if open_entry and open_frame else None
             )
         out = dict(self.validated)
@@ -275,9 +277,7 @@ class PartialBuilder:
         self.final: Any = None
         self.final_handoff: Any = None
         self.completed_items: list[Any] = []
-        self.root_node = (
-            plan.fields[wrapper_key][1] if isinstance(plan, WrapperNode) and wrapper_key else plan
-        )
+        self.root_node = plan.inner if isinstance(plan, WrapperNode) else plan
         self._root_is_list = self.root_node.container_kind() == "array"
         self.state_items = 0  # root list entries present in the patch state (for budgets)
         self.has_states = has_states(plan)  # WithState fields wrap values in the JSON state

@@ -48,9 +48,6 @@ from ..errors import StreamValidationError
 from ..jsonstream.events import Path, PathItem, ValueKind
 from ..policies import NO_POLICY, Policy, is_policy, read_policy
 
-if typing.TYPE_CHECKING:
-    from ..partial.models import PartialModel
-
 _VALIDATOR_TYPES = (AfterValidator, BeforeValidator, PlainValidator, WrapValidator)
 _VALIDATOR_MODES = {
     AfterValidator: "after",
@@ -86,7 +83,7 @@ def kind_error(node: Node, kind: ValueKind, loc: Path) -> StreamValidationError:
         return StreamValidationError(errors)
     if isinstance(node, NullableNode) and not node.inner.accepts_kind(kind):
         node = node.inner
-    if isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
+    if isinstance(node, ModelNode):
         name = node.model.__name__
         return error(
             loc,
@@ -501,12 +498,6 @@ class ModelNode(Node):
             if plan.node.policy.with_state
         }
 
-    @cached_property
-    def partial_model(self) -> type[PartialModel]:
-        from ..partial.models import partial_model
-
-        return partial_model(self.model)
-
     def child(self, key: PathItem) -> Node:
         entry = self.fields.get(key) if isinstance(key, str) else None
         return entry[1] if entry else ANY
@@ -653,18 +644,28 @@ class ModelNode(Node):
         return {}
 
 
-class WrapperNode(ModelNode):
-    """The ``{"items": ...}`` object that carries a non-object root; unwrapped on completion."""
+class WrapperNode(Node):
+    """The ``{"items": ...}`` object that carries a non-object root; unwrapped on completion.
+
+    Not a user model: its one key leads to the user's root (``inner``), any other key fails."""
 
     def __init__(self, key: str, inner: Node) -> None:
-        Node.__init__(self, dict)
+        super().__init__(dict)
         self.key = key
         self.inner = inner
-        self.forbid_extra = True
 
-    @cached_property
-    def fields(self) -> dict[str, tuple[str, Node]]:
-        return {self.key: (self.key, self.inner)}
+    def container_kind(self) -> ValueKind | None:
+        return "object"
+
+    def child(self, key: PathItem) -> Node:
+        return self.inner if key == self.key else ANY
+
+    def has_key(self, key: PathItem) -> bool:
+        return key == self.key
+
+    def check_child(self, key: PathItem, loc: Path) -> None:
+        if key != self.key:
+            raise error(loc, "extra_forbidden", "Extra inputs are not permitted", key)
 
     def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
         validated, handoff = value[:2]
@@ -785,7 +786,7 @@ class NullableNode(Node):
 
 def has_key(node: Node, key: PathItem) -> bool:
     """Whether ``node`` names ``key`` (a model's field); open mappings name every key."""
-    if isinstance(node, (ModelNode, NullableNode)):
+    if isinstance(node, (ModelNode, NullableNode, WrapperNode)):
         return node.has_key(key)
     if isinstance(node, UnionNode):
         return any(has_key(m, key) for m in node.members)
@@ -901,7 +902,7 @@ def has_states(node: Node, _seen: set[int] | None = None) -> bool:
     seen.add(id(node))
     if isinstance(node, ModelNode):
         return any(n.policy.with_state or has_states(n, seen) for _, n in node.fields.values())
-    if isinstance(node, NullableNode):
+    if isinstance(node, (NullableNode, WrapperNode)):
         return has_states(node.inner, seen)
     if isinstance(node, ListNode):
         return has_states(node.item, seen)
