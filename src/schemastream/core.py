@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from .contract import Delta, Mode, Request, Usage
 from .errors import IncompleteOutputError, JsonStreamError, RefusalError, StreamValidationError
@@ -23,7 +23,7 @@ from .partial.builder import PartialBuilder
 from .policies import FieldState
 from .providers.base import Provider
 from .schema import ResponseSpec
-from .schema.plan import ListNode, ModelNode, compile_plan
+from .schema.plan import ListNode, compile_plan
 
 Granularity = Literal["change", "field", "item"]
 
@@ -145,12 +145,7 @@ class StreamSession:
         """The stream ended: return the validated final value, or raise why there is none."""
         if self.budget_reached:
             value = list(self.completed_items)
-            ops = self._ops + [
-                {"op": "remove", "path": f"/{i}"}
-                for i in reversed(range(len(value), self.builder.state_items))
-            ]
-            if self.builder.has_states:
-                ops.append({"op": "replace", "path": "", "value": self._plain(value)})
+            ops = self._ops + self.builder.budget_ops(value, self.spec.response_model)
             self.partial = value
             return FinalEvent(value, ops)
         if finish_reason == "refusal" or refusal:
@@ -166,22 +161,10 @@ class StreamSession:
         if not self.builder.done:
             raise self._incomplete("the model's output ended before the value was complete")
         value = self.builder.final
-        ops = self._ops
+        ops = self._ops + self.builder.final_ops(self.spec.response_model)
         self._ops = []
-        root = self.builder.root_node
-        item = root.item if isinstance(root, ListNode) else None
-        if self.builder.has_states:  # the final state is the plain result, states unwrapped
-            ops.append({"op": "replace", "path": "", "value": self._plain(value)})
-        elif not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
-            # leaf coercions outside models (e.g. list[datetime]): make the state exact
-            dumped = self._plain(value)
-            if dumped != self.builder.final_handoff:
-                ops.append({"op": "replace", "path": "", "value": dumped})
         self.partial = value
         return FinalEvent(value, ops)
-
-    def _plain(self, value: Any) -> Any:
-        return TypeAdapter(self.spec.response_model).dump_python(value, mode="json", by_alias=True)
 
     def _incomplete(self, message: str) -> IncompleteOutputError:
         return IncompleteOutputError(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
+from pydantic import TypeAdapter
 
 from ..errors import StreamValidationError
 from ..events import ItemEvent, PatchOp
@@ -27,6 +28,7 @@ from ..policies import FieldState
 from ..schema.plan import (
     ANY,
     UNBUILT,
+    ListNode,
     ModelNode,
     Node,
     NullableNode,
@@ -41,6 +43,11 @@ from ..schema.plan import (
 from .models import partial_model
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
+
+
+def _plain(response_model: Any, value: Any) -> Any:
+    """A value of the response type as JSON (by alias), as the client's state holds it."""
+    return TypeAdapter(response_model).dump_python(value, mode="json", by_alias=True)
 
 
 def _started(value: Any) -> bool:
@@ -699,6 +706,32 @@ class PartialBuilder:
             else:
                 out.append(value)
         return out
+
+    # --- the end ------------------------------------------------------------------------
+    def final_ops(self, response_model: Any) -> list[PatchOp]:
+        """After the root closed: the ops that make the client's state exactly the final
+        value's JSON (``response_model`` dumps it), where the ops so far may differ."""
+        value = self.final
+        root = self.root_node
+        item = root.item if isinstance(root, ListNode) else None
+        if self.has_states:  # the final state is the plain result, states unwrapped
+            return [{"op": "replace", "path": "", "value": _plain(response_model, value)}]
+        if not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
+            # leaf coercions outside models (e.g. list[datetime]): make the state exact
+            dumped = _plain(response_model, value)
+            if dumped != self.final_handoff:
+                return [{"op": "replace", "path": "", "value": dumped}]
+        return []
+
+    def budget_ops(self, kept: list[Any], response_model: Any) -> list[PatchOp]:
+        """A root list stopped at an item budget: the ops that leave only the ``kept`` items
+        (validated) in the client's state."""
+        ops: list[PatchOp] = [
+            {"op": "remove", "path": f"/{i}"} for i in reversed(range(len(kept), self.state_items))
+        ]
+        if self.has_states:
+            ops.append({"op": "replace", "path": "", "value": _plain(response_model, kept)})
+        return ops
 
     # --- snapshots ----------------------------------------------------------------------
     def snapshot(self) -> Any:
