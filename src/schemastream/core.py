@@ -19,6 +19,7 @@ from .errors import IncompleteOutputError, JsonStreamError, RefusalError, Stream
 from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from .jsonstream import MAX_DEPTH, JsonStreamParser
 from .jsonstream.events import Path
+from .jsonstream.text import TextBuffer
 from .partial.builder import PartialBuilder
 from .policies import FieldState
 from .providers.base import Provider
@@ -58,7 +59,10 @@ class StreamSession:
                 f"granularity must be 'change', 'field' or 'item', not {granularity!r}"
             )
         self.spec = spec
-        self.parser = JsonStreamParser(lenient=lenient, max_depth=max_depth, max_size=max_size)
+        # the builder keeps every value (strings included): the parser only reads the text
+        self.parser = JsonStreamParser(
+            lenient=lenient, max_depth=max_depth, max_size=max_size, values=False
+        )
         plan = compile_plan(spec.response_model, spec.wrapper_key)
         self.builder = PartialBuilder(plan, spec.wrapper_key, context)
         if max_items is not None and not isinstance(self.builder.root_node, ListNode):
@@ -75,6 +79,7 @@ class StreamSession:
         self._ops: list[PatchOp] = []
         self._due = False  # a snapshot is owed to the user (held back by debounce/granularity)
         self._last_emit = float("-inf")
+        self._text = TextBuffer()  # the model's text in this attempt: kept here only
 
     @property
     def completed_items(self) -> list[Any]:
@@ -83,7 +88,10 @@ class StreamSession:
 
     def feed(self, text: str, now: float | None = None) -> list[StreamEvent]:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
-        if self.budget_reached or not text:
+        if not text:
+            return []
+        self._text.append(text)
+        if self.budget_reached:
             return []
         result = self.builder.apply(self.parser.feed(text))
         if not (result.ops or result.completed):
@@ -129,15 +137,20 @@ class StreamSession:
         self._emitted_at = self.parser.offset
         return PartialEvent(self.partial, ops)
 
+    @property
+    def raw_text(self) -> str:
+        """The model's text so far in this attempt, as it arrived."""
+        return self._text.text()
+
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` (in the user's type, e.g. ``(0, "title")``) is final."""
         wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
-        return bool(self.parser.is_complete(wire))
+        return self.builder.is_complete(wire)
 
     def field_state(self, path: Path) -> FieldState:
         """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (user's type)."""
         wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
-        if self.parser.is_complete(wire):
+        if self.builder.is_complete(wire):
             return "done"
         return self.builder.state(wire)
 
@@ -212,7 +225,6 @@ class StreamDriver:
             "context": context,
         }
         self.session = StreamSession(spec, **self._session_args)
-        self._text: list[str] = []
         self._finish_reason: str | None = None
         self._refusal: list[str] = []
 
@@ -236,7 +248,6 @@ class StreamDriver:
             self._finish_reason = delta.finish_reason
         if not delta.text:
             return []
-        self._text.append(delta.text)
         return self.session.feed(delta.text, self._clock())
 
     def on_end(self) -> list[StreamEvent]:
@@ -252,7 +263,6 @@ class StreamDriver:
         self.restarts += 1
         self.request = self.provider.reask(self.request, self.raw_text, exc)
         self.session = StreamSession(self.spec, **self._session_args)
-        self._text = []
         self._finish_reason = None
         self._refusal = []
         return RestartEvent(self.restarts, exc)
@@ -265,9 +275,8 @@ class StreamDriver:
 
     @property
     def raw_text(self) -> str:
-        if len(self._text) > 1:
-            self._text = ["".join(self._text)]
-        return self._text[0] if self._text else ""
+        """The model's text in the current attempt (kept by its session)."""
+        return self.session.raw_text
 
     @property
     def partial(self) -> Any:

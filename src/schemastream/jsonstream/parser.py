@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import JsonStreamError
 from .events import JsonEvent, Path, StringDelta, ValueEnd, ValueStart
+from .text import TextBuffer
 
 _WS = re.compile(r"[ \t\n\r]*")
 _STR_RUN = re.compile(r'[^"\\\x00-\x1f]*')
@@ -61,12 +62,24 @@ class JsonStreamParser:
     proves to be JSON (``{"key":``, or an array's first complete element); until then its
     events are held, and if it breaks first it was prose and scanning resumes after it. Numbers and literals appear in :attr:`value` only once
     complete (``{"age": 3`` has no ``age`` yet); strings appear as they grow.
+
+    ``values=False`` is for a consumer that builds values from the events itself (the
+    streaming session's builder): the parser then keeps no value, so every string and
+    container is held once, by that consumer. Its :class:`ValueEnd` events carry numbers,
+    booleans and ``null`` but ``None`` for strings, objects and arrays; :attr:`value` and
+    :meth:`close` give ``None`` for them, and :meth:`is_complete` is not available.
     """
 
     def __init__(
-        self, *, lenient: bool = False, max_depth: int = MAX_DEPTH, max_size: int | None = None
+        self,
+        *,
+        lenient: bool = False,
+        max_depth: int = MAX_DEPTH,
+        max_size: int | None = None,
+        values: bool = True,
     ) -> None:
         self.lenient = lenient
+        self.values = values
         self.max_depth = max_depth
         self.max_size = max_size
         self.offset = 0  # characters consumed
@@ -81,7 +94,7 @@ class JsonStreamParser:
         self._tok = _NONE
         self._tok_key = False
         self._tok_path: Path = ()
-        self._pieces: list[str] = []
+        self._text = TextBuffer()  # the string token being read
         self._delta: list[str] = []
         self._esc = ""
         self._hi = ""  # a high surrogate waiting for its low half
@@ -104,7 +117,6 @@ class JsonStreamParser:
         self._replay_base = 0
         self._chunk = ""
         self._chunk_base = 0
-        self._text_cache: str | None = None
 
     # --- public API ---------------------------------------------------------------------
     def feed(self, chunk: str | bytes) -> list[JsonEvent]:
@@ -182,7 +194,7 @@ class JsonStreamParser:
     @property
     def value(self) -> Any:
         """The value so far: complete parts plus the string being written, if any."""
-        if self._held:
+        if self._held or not self.values:
             return None
         if self._tok == _STRING and not self._tok_key and not self.done:
             text = self._current_text()
@@ -192,7 +204,9 @@ class JsonStreamParser:
         return self._root
 
     def is_complete(self, path: Path) -> bool:
-        """Whether the value at ``path`` has been read to its end."""
+        """Whether the value at ``path`` has been read to its end (needs ``values=True``)."""
+        if not self.values:
+            raise TypeError("is_complete() needs a parser that keeps values (values=True)")
         path = tuple(path)
         if self._held:
             return False
@@ -230,13 +244,12 @@ class JsonStreamParser:
         return True
 
     def _current_text(self) -> str:
-        if self._text_cache is None:
-            self._text_cache = "".join(self._pieces)
-            self._pieces = [self._text_cache]
-        return self._text_cache  # a pending high surrogate is not shown: it may get its pair
+        return self._text.text()  # a pending high surrogate is not shown: it may get its pair
 
     def _place(self, frame: _Frame, value: Any) -> None:
         container = frame.container
+        if container is None:  # values=False: nothing is built
+            return
         if frame.is_object:
             container[frame.key] = value
         elif len(container) < frame.count:
@@ -254,10 +267,12 @@ class JsonStreamParser:
         if self._hi:  # a lone high surrogate: kept as is, like json.loads
             text = self._hi + text
             self._hi = ""
-        self._pieces.append(text)
-        self._text_cache = None
-        if not self._tok_key:
-            self._delta.append(text)
+        if self._tok_key:
+            self._text.append(text)
+            return
+        if self.values:
+            self._text.append(text)
+        self._delta.append(text)
 
     def _consume(self, s: str, base: int) -> None:
         i = 0
@@ -352,7 +367,6 @@ class JsonStreamParser:
             if self._hi:
                 self._add_text("")  # flush the previous lone high surrogate
             self._hi = chr(code)
-            self._text_cache = None
         else:
             self._add_text(chr(code))
         return i
@@ -360,17 +374,14 @@ class JsonStreamParser:
     def _end_string(self) -> None:
         if self._hi:
             self._add_text("")
-        text = "".join(self._pieces)
-        self._pieces = []
-        self._text_cache = None
         self._tok = _NONE
         if self._tok_key:
             frame = self._stack[-1]
-            frame.key = text
+            frame.key = self._text.text()
             frame.state = _O_COLON
             return
         self._flush_delta()
-        self._end_scalar(text)
+        self._end_scalar(self._text.text() if self.values else None)
 
     def _end_number(self, offset: int) -> None:
         text = self._num
@@ -416,7 +427,7 @@ class JsonStreamParser:
         if c == "{" or c == "[":
             if len(stack) >= self.max_depth:
                 self._fail(f"nesting deeper than max_depth={self.max_depth}", at)
-            container: Any = {} if c == "{" else []
+            container: Any = ({} if c == "{" else []) if self.values else None
             if stack:
                 self._place(stack[-1], container)
             else:
@@ -429,8 +440,8 @@ class JsonStreamParser:
         self._tok_key = False
         if c == '"':
             self._tok = _STRING
-            self._pieces = []
-            self._text_cache = ""
+            if self.values:
+                self._text = TextBuffer()
             self._events.append(ValueStart(path, "string"))
         elif c == "-" or "0" <= c <= "9":
             self._tok = _NUMBER
@@ -482,12 +493,11 @@ class JsonStreamParser:
         self.done = False
         self._tok = _NONE
         self._tok_key = False
-        self._pieces = []
+        self._text = TextBuffer()
         self._delta = []
         self._esc = ""
         self._hi = ""
         self._comment = _C_NONE
-        self._text_cache = None
         self._pre_last = "{"
         self._ticks = 0
 
@@ -529,8 +539,7 @@ class JsonStreamParser:
             if c == '"':
                 self._tok = _STRING
                 self._tok_key = True
-                self._pieces = []
-                self._text_cache = ""
+                self._text = TextBuffer()
             elif c == "}" and (state == _O_KEY_OR_END or self.lenient):
                 self._close_container(at)
             else:

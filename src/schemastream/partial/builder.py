@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from ..errors import StreamValidationError
 from ..events import ItemEvent, PatchOp
 from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueStart
+from ..jsonstream.text import TextBuffer
 from ..patch import escape_token
 from ..policies import FieldState
 from ..schema.plan import (
@@ -43,11 +44,44 @@ from ..schema.plan import (
 from .models import partial_model
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
+_UNKEPT: Any = object()  # a closed container's raw JSON that nothing needed
 
 
 def _plain(response_model: Any, value: Any) -> Any:
     """A value of the response type as JSON (by alias), as the client's state holds it."""
     return TypeAdapter(response_model).dump_python(value, mode="json", by_alias=True)
+
+
+def _holds(value: Any, path: Path) -> bool:
+    """Whether a closed value (as handed on: raw JSON, or validated where models are) has
+    something at ``path`` in its JSON (model fields by key, as they arrived)."""
+    for part in path:
+        if isinstance(value, BaseModel):
+            found = _field_by_key(value, part)
+            if found is _UNKEPT:
+                return False
+            value = found
+        elif isinstance(value, dict):
+            if part not in value:
+                return False
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return False
+    return True
+
+
+def _field_by_key(obj: BaseModel, key: PathItem) -> Any:
+    """The value of the field that arrived under JSON ``key`` in ``obj`` (``_UNKEPT``: none)."""
+    if not isinstance(key, str):
+        return _UNKEPT
+    for name, info in type(obj).model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        if key in (alias or name, name) and name in obj.model_fields_set:
+            return getattr(obj, name)
+    extra = obj.__pydantic_extra__ or {}
+    return extra.get(key, _UNKEPT)
 
 
 def _started(value: Any) -> bool:
@@ -101,25 +135,21 @@ class _Frame:
 
 
 class _StringFrame(_Frame):
-    __slots__ = ("pieces", "length", "_text")
+    """An open string: the one place its text is kept (the parser keeps none)."""
+
+    __slots__ = ("buffer", "length")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.pieces: list[str] = []
+        self.buffer = TextBuffer()
         self.length = 0
-        self._text: str | None = ""
 
     def grow(self, text: str) -> None:
-        self.pieces.append(text)
+        self.buffer.append(text)
         self.length += len(text)
-        self._text = None
 
     def text(self) -> str:
-        text = self._text
-        if text is None:
-            text = self._text = "".join(self.pieces)
-            self.pieces = [text]
-        return text
+        return self.buffer.text()
 
     def displays_open(self) -> bool:
         return self.node.shows_partial_string
@@ -148,6 +178,8 @@ class _ContainerFrame(_Frame):
         "model_fields",
         "gated",
         "partial_cls",
+        "deep",
+        "raw",
     )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
@@ -161,6 +193,11 @@ class _ContainerFrame(_Frame):
         self.final: dict[str, Any] = {}  # a model's fields validated for good: name -> value
         self.withheld = False  # a Done field waits for its model: the state lacks it
         self.built_keys: set[PathItem] = set()  # fields whose value its node built (validated)
+        #: its whole raw JSON is needed (by a model validator that sees the input, a field
+        #: validator that may see it, WithState fields); else a model keeps one level of it
+        self.deep = False
+        #: its raw JSON as far as needed, where ``handoff`` is not it (None: not needed)
+        self.raw: Any = None
         self.retype(node)
 
     def retype(self, node: Node, candidates: list[Node] | None = None) -> None:
@@ -385,6 +422,11 @@ class PartialBuilder:
             frame = _ContainerFrame(node, path, loc, pointer, ev.kind)
             if candidates is not None:
                 frame.retype(node, candidates)
+            frame.deep = self.has_states or (
+                bool(self.stack) and self._needs_raw(self.stack[-1], path[-1])
+            )
+            if frame.structured and (frame.deep or frame.model_fields):
+                frame.raw = {} if ev.kind == "object" else []
         elif ev.kind == "string":
             frame = _StringFrame(node, path, loc, pointer, ev.kind)
         else:
@@ -427,8 +469,33 @@ class PartialBuilder:
             if not parent.in_state:
                 self._reveal(len(stack) - 2, result)
 
+    def _needs_raw(self, parent: _Frame, key: PathItem) -> bool:
+        """Whether the whole raw JSON of ``parent``'s child at ``key`` is needed."""
+        if not isinstance(parent, _ContainerFrame):
+            return False
+        if parent.deep:
+            return True
+        node = parent.node
+        if not parent.model_fields or not isinstance(node, ModelNode):
+            return False
+        if not node.early:  # a before/wrap model validator sees the whole input
+            return True
+        entry = node.fields.get(key) if isinstance(key, str) else None
+        # a field with validators may be validated at the end from its raw JSON
+        return entry is not None and bool(node.plans[entry[0]].modes)
+
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
+        raw: Any  # the value's raw JSON (the parser builds none)
+        if isinstance(frame, _StringFrame):
+            raw = frame.text()
+        elif isinstance(frame, _ContainerFrame):
+            if not frame.structured:
+                raw = frame.handoff  # what its children handed on is their raw JSON
+            else:
+                raw = _UNKEPT if frame.raw is None else frame.raw
+        else:
+            raw = ev.value
         self.open_length = 0
         node = frame.node
         parent = self.stack[-1] if self.stack else None
@@ -437,18 +504,18 @@ class PartialBuilder:
         in_model = parent is not None and parent.model_fields
         frame_is_model = isinstance(frame, _ContainerFrame) and frame.model_fields
         if isinstance(frame, _ContainerFrame) and frame.structured:
-            validated, handoff = node.complete(frame.built(ev.value), frame.loc, self.context)
+            validated, handoff = node.complete(frame.built(raw), frame.loc, self.context)
         elif in_model:  # a field's JSON value its node did not build: its model validates it
-            validated, handoff = UNBUILT, ev.value
+            validated, handoff = UNBUILT, raw
         else:
-            validated, handoff = node.complete(ev.value, frame.loc, self.context)
+            validated, handoff = node.complete(raw, frame.loc, self.context)
         final = True
         built = validated
         if in_model:
             assert parent is not None and key is not None
             assert isinstance(parent.node, ModelNode)
             validated, final = parent.node.finish_field(
-                parent.final, key, ev.value, validated, frame.loc, self.context
+                parent.final, key, raw, validated, frame.loc, self.context
             )
         if node.policy.checks:
             node.run_checks(validated, frame.loc)
@@ -463,15 +530,15 @@ class PartialBuilder:
                 elif in_model and final:  # validated for good: its JSON form
                     whole = self._json(node, validated)
                 else:
-                    whole = ev.value
+                    whole = raw
                 self._add(frame, whole, result)
             elif frame_is_model:
                 assert isinstance(frame, _ContainerFrame) and isinstance(node, ModelNode)
-                self._reconcile(frame, node, handoff, ev.value, result)
+                self._reconcile(frame, node, handoff, raw, result)
             elif in_model and final and validated is not built:
                 # its validators made something else of it: the state shows what is final
                 dumped = self._json(node, validated)
-                if dumped != (ev.value if built is UNBUILT else self._json(node, built)):
+                if dumped != (raw if built is UNBUILT else self._json(node, built)):
                     result.ops.append({"op": "replace", "path": frame.pointer, "value": dumped})
             if final:
                 self._set_state(frame, "done", result)
@@ -482,6 +549,12 @@ class PartialBuilder:
             return
         assert key is not None
         parent.add(key, validated, handoff)
+        if parent.raw is not None:  # one level of raw JSON (keys, leaves), or all of it
+            kept = handoff if raw is _UNKEPT else raw
+            if parent.kind == "object":
+                parent.raw[key] = kept
+            else:
+                parent.raw.append(kept)
         if final and in_model:
             parent.final[parent.node.fields[key][0]] = validated  # type: ignore[attr-defined]
         if in_model and built is not UNBUILT:
@@ -500,7 +573,7 @@ class PartialBuilder:
                 )
             )
         if parent.candidates is not None and not isinstance(frame, _ContainerFrame):
-            self._narrow_by_value(parent, key, ev.value)
+            self._narrow_by_value(parent, key, raw)
         if not parent.in_state:
             self._reveal(len(self.stack) - 1, result)
 
@@ -645,6 +718,8 @@ class PartialBuilder:
         frame.retype(member)
         if not frame.structured:
             return
+        if frame.deep or frame.model_fields:
+            frame.raw = dict(frame.handoff)  # raw so far: nothing was built below it yet
         for key, raw in list(frame.handoff.items()):
             loc = (*frame.loc, key)
             member.check_child(key, loc)
@@ -757,6 +832,28 @@ class PartialBuilder:
         if self.open_length > 4096:
             cost += self.open_length - 4096
         return cost
+
+    def is_complete(self, path: Path) -> bool:
+        """Whether the value at a wire ``path`` has been read to its end: it is neither the
+        open value nor one of its ancestors, and it exists."""
+        path = tuple(path)
+        if self.done:
+            if not self._prefix:
+                return _holds(self.final_handoff, path)
+            return not path or (
+                path[0] == self.wrapper_key and _holds(self.final_handoff, path[1:])
+            )
+        stack = self.stack
+        if not stack or stack[-1].path[: len(path)] == path:
+            return False
+        frame = stack[0]  # the innermost open container that ``path`` lies in
+        for inner in stack[1:]:
+            if inner.path != path[: len(inner.path)]:
+                break
+            frame = inner
+        if not isinstance(frame, _ContainerFrame) or frame.path != path[: len(frame.path)]:
+            return False
+        return _holds(frame.handoff, path[len(frame.path) :])
 
     def state(self, path: Path) -> FieldState:
         """``"done"``, ``"streaming"`` (started, open) or ``"pending"`` for a wire path."""
