@@ -7,6 +7,9 @@ on (``partials=True``, the default) and off (``partials=False``, the web transpo
 - ``string``: ``{"title": ..., "body": <N characters>}`` into a two-field model;
 - ``list``: ``{"items": [...]}`` of small objects (~60 bytes each) into ``list[Item]``.
 
+For scale, ``--partials pydantic`` measures ``TypeAdapter(T).validate_json(answer)`` alone (no
+streaming): what the validated value itself costs.
+
 Each case runs in a fresh process; the figure is its peak RSS (``ru_maxrss``) minus its RSS
 after the answer was built and before the first chunk, divided by the answer's size. The
 answer itself (one ``str``) is not counted; the final value and the driver's raw text are.
@@ -14,7 +17,7 @@ Building the answer peaks higher than what is left of it, so the high-water mark
 (``/proc/self/clear_refs``, Linux) before the first chunk.
 
 Usage: ``PYTHONPATH=<tree>/src python bench/bench_memory.py [--mb 50] [--chunk 16]
-[--cases string,list] [--partials off,on]``
+[--cases string,list] [--partials off,on,pydantic]``
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import time
 from typing import Any, cast
 
 import pydantic
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from schemastream.contract import Delta, Mode, Request
 from schemastream.core import StreamDriver
@@ -65,8 +68,22 @@ def rss_now() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
-def child(case: str, size: int, chunk: int, partials: bool) -> None:
+def child(case: str, size: int, chunk: int, mode: str) -> None:
     text, tp = answer(case, size)
+    partials = mode == "on"
+    if mode == "pydantic":
+        wrapped = ResponseSpec.from_type(tp).wrapper_key is not None  # {"items": [...]}
+        adapter: Any = TypeAdapter(dict[str, tp] if wrapped else tp)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = rss_now()
+        start = time.process_time()
+        value = adapter.validate_json(text)
+        cpu = time.process_time() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        assert value is not None
+        print(json.dumps({"bytes": len(text), "before": before, "peak": peak, "cpu_s": cpu}))
+        return
     spec = ResponseSpec.from_type(tp)
     driver = StreamDriver(
         cast(Provider, None), spec, Request("bench", {}, Mode.TOOLS), max_depth=512
@@ -89,8 +106,6 @@ def child(case: str, size: int, chunk: int, partials: bool) -> None:
     print(
         json.dumps(
             {
-                "case": case,
-                "partials": partials,
                 "bytes": len(text),
                 "before": before,
                 "peak": peak,
@@ -110,7 +125,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         case, partials, size = args.child
-        child(case, int(size), args.chunk, partials == "on")
+        child(case, int(size), args.chunk, partials)
         return
     size = int(args.mb * 1_000_000)
     print(
