@@ -28,6 +28,7 @@ class Item(BaseModel):
     tags: list[Tag] = []
     meta: dict[str, Any] = {}
     note: Optional[str] = None
+    more: tuple[Tag, ...] = ()
 
 
 class Checked(BaseModel):
@@ -52,7 +53,7 @@ class Checked(BaseModel):
 ITEMS = [
     {"Title": "a/b", "tags": [{"name": "x"}, {"name": "y", "weight": 2.5}], "meta": {"k": [1]}},
     {"title": "by name", "note": None, "meta": {}},
-    {"Title": "t", "tags": [], "note": "n"},
+    {"Title": "t", "tags": [], "note": "n", "more": [{"name": "m"}]},
 ]
 
 

@@ -65,7 +65,7 @@ def _holds(value: Any, path: Path) -> bool:
             if part not in value:
                 return False
             value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        elif isinstance(value, (list, tuple)) and isinstance(part, int) and 0 <= part < len(value):
             value = value[part]
         else:
             return False
