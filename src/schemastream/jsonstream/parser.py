@@ -14,7 +14,6 @@ from typing import Any
 
 from ..errors import JsonStreamError
 from .events import JsonEvent, Path, StringDelta, ValueEnd, ValueStart
-from .text import TextBuffer
 
 _WS = re.compile(r"[ \t\n\r]*")
 _STR_RUN = re.compile(r'[^"\\\x00-\x1f]*')
@@ -94,7 +93,7 @@ class JsonStreamParser:
         self._tok = _NONE
         self._tok_key = False
         self._tok_path: Path = ()
-        self._text = TextBuffer()  # the string token being read
+        self._pieces: list[str] = []
         self._delta: list[str] = []
         self._esc = ""
         self._hi = ""  # a high surrogate waiting for its low half
@@ -117,6 +116,7 @@ class JsonStreamParser:
         self._replay_base = 0
         self._chunk = ""
         self._chunk_base = 0
+        self._text_cache: str | None = None
 
     # --- public API ---------------------------------------------------------------------
     def feed(self, chunk: str | bytes) -> list[JsonEvent]:
@@ -244,7 +244,10 @@ class JsonStreamParser:
         return True
 
     def _current_text(self) -> str:
-        return self._text.text()  # a pending high surrogate is not shown: it may get its pair
+        if self._text_cache is None:
+            self._text_cache = "".join(self._pieces)
+            self._pieces = [self._text_cache]
+        return self._text_cache  # a pending high surrogate is not shown: it may get its pair
 
     def _place(self, frame: _Frame, value: Any) -> None:
         container = frame.container
@@ -268,10 +271,12 @@ class JsonStreamParser:
             text = self._hi + text
             self._hi = ""
         if self._tok_key:
-            self._text.append(text)
+            self._pieces.append(text)
+            self._text_cache = None
             return
-        if self.values:
-            self._text.append(text)
+        if self.values:  # else the consumer keeps the text (from the StringDelta events)
+            self._pieces.append(text)
+            self._text_cache = None
         self._delta.append(text)
 
     def _consume(self, s: str, base: int) -> None:
@@ -367,6 +372,7 @@ class JsonStreamParser:
             if self._hi:
                 self._add_text("")  # flush the previous lone high surrogate
             self._hi = chr(code)
+            self._text_cache = None
         else:
             self._add_text(chr(code))
         return i
@@ -374,14 +380,17 @@ class JsonStreamParser:
     def _end_string(self) -> None:
         if self._hi:
             self._add_text("")
+        text = "".join(self._pieces)
+        self._pieces = []
+        self._text_cache = None
         self._tok = _NONE
         if self._tok_key:
             frame = self._stack[-1]
-            frame.key = self._text.text()
+            frame.key = text
             frame.state = _O_COLON
             return
         self._flush_delta()
-        self._end_scalar(self._text.text() if self.values else None)
+        self._end_scalar(text if self.values else None)
 
     def _end_number(self, offset: int) -> None:
         text = self._num
@@ -440,8 +449,8 @@ class JsonStreamParser:
         self._tok_key = False
         if c == '"':
             self._tok = _STRING
-            if self.values:
-                self._text = TextBuffer()
+            self._pieces = []
+            self._text_cache = ""
             self._events.append(ValueStart(path, "string"))
         elif c == "-" or "0" <= c <= "9":
             self._tok = _NUMBER
@@ -493,11 +502,12 @@ class JsonStreamParser:
         self.done = False
         self._tok = _NONE
         self._tok_key = False
-        self._text = TextBuffer()
+        self._pieces = []
         self._delta = []
         self._esc = ""
         self._hi = ""
         self._comment = _C_NONE
+        self._text_cache = None
         self._pre_last = "{"
         self._ticks = 0
 
@@ -539,7 +549,8 @@ class JsonStreamParser:
             if c == '"':
                 self._tok = _STRING
                 self._tok_key = True
-                self._text = TextBuffer()
+                self._pieces = []
+                self._text_cache = ""
             elif c == "}" and (state == _O_KEY_OR_END or self.lenient):
                 self._close_container(at)
             else:

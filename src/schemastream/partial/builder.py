@@ -137,19 +137,13 @@ class _Frame:
 class _StringFrame(_Frame):
     """An open string: the one place its text is kept (the parser keeps none)."""
 
-    __slots__ = ("buffer", "length")
+    __slots__ = ("buffer", "length", "text")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.buffer = TextBuffer()
         self.length = 0
-
-    def grow(self, text: str) -> None:
-        self.buffer.append(text)
-        self.length += len(text)
-
-    def text(self) -> str:
-        return self.buffer.text()
+        self.text = self.buffer.text  # the text so far (joined once, cached until it grows)
 
     def displays_open(self) -> bool:
         return self.node.shows_partial_string
@@ -425,7 +419,7 @@ class PartialBuilder:
             frame.deep = self.has_states or (
                 bool(self.stack) and self._needs_raw(self.stack[-1], path[-1])
             )
-            if frame.structured and (frame.deep or frame.model_fields):
+            if frame.structured and (frame.deep or self._keeps_raw(frame)):
                 frame.raw = {} if ev.kind == "object" else []
         elif ev.kind == "string":
             frame = _StringFrame(node, path, loc, pointer, ev.kind)
@@ -446,7 +440,8 @@ class PartialBuilder:
         stack = self.stack
         frame = stack[-1]
         assert isinstance(frame, _StringFrame)
-        frame.grow(ev.text)
+        frame.buffer.append(ev.text)
+        frame.length += len(ev.text)
         self.open_length = frame.length
         if frame.in_state:
             result.ops.append({"op": "append", "path": frame.pointer, "value": ev.text})
@@ -469,7 +464,19 @@ class PartialBuilder:
             if not parent.in_state:
                 self._reveal(len(stack) - 2, result)
 
-    def _needs_raw(self, parent: _Frame, key: PathItem) -> bool:
+    @staticmethod
+    def _keeps_raw(frame: _ContainerFrame) -> bool:
+        """Whether a model's frame keeps its raw JSON (one level; the rest where needed);
+        otherwise ``handoff`` stands for it (the same keys, raw leaves)."""
+        node = frame.node
+        return (
+            frame.model_fields
+            and isinstance(node, ModelNode)
+            and (node.needs_input or bool(node.input_keys))
+        )
+
+    @staticmethod
+    def _needs_raw(parent: _Frame, key: PathItem) -> bool:
         """Whether the whole raw JSON of ``parent``'s child at ``key`` is needed."""
         if not isinstance(parent, _ContainerFrame):
             return False
@@ -478,11 +485,7 @@ class PartialBuilder:
         node = parent.node
         if not parent.model_fields or not isinstance(node, ModelNode):
             return False
-        if not node.early:  # a before/wrap model validator sees the whole input
-            return True
-        entry = node.fields.get(key) if isinstance(key, str) else None
-        # a field with validators may be validated at the end from its raw JSON
-        return entry is not None and bool(node.plans[entry[0]].modes)
+        return node.needs_input or key in node.input_keys
 
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
@@ -490,10 +493,14 @@ class PartialBuilder:
         if isinstance(frame, _StringFrame):
             raw = frame.text()
         elif isinstance(frame, _ContainerFrame):
-            if not frame.structured:
-                raw = frame.handoff  # what its children handed on is their raw JSON
+            if frame.raw is not None:
+                raw = frame.raw
+            elif not frame.structured or frame.model_fields:
+                # what its children handed on: their raw JSON where nothing built them, and
+                # the keys as they arrived (all a model that keeps no raw JSON reads of it)
+                raw = frame.handoff
             else:
-                raw = _UNKEPT if frame.raw is None else frame.raw
+                raw = _UNKEPT
         else:
             raw = ev.value
         self.open_length = 0
@@ -718,7 +725,7 @@ class PartialBuilder:
         frame.retype(member)
         if not frame.structured:
             return
-        if frame.deep or frame.model_fields:
+        if frame.deep or self._keeps_raw(frame):
             frame.raw = dict(frame.handoff)  # raw so far: nothing was built below it yet
         for key, raw in list(frame.handoff.items()):
             loc = (*frame.loc, key)

@@ -450,6 +450,18 @@ class ModelNode(Node):
         )
 
     @cached_property
+    def needs_input(self) -> bool:
+        """Whether completing it needs its whole raw JSON: a model validator that sees the
+        input, or a custom serialiser whose dump is compared with what arrived."""
+        return not self.early or not self.plain_dump
+
+    @cached_property
+    def input_keys(self) -> frozenset[str]:
+        """The JSON keys of container fields whose validators may take their raw JSON at the
+        end (see :meth:`finish_field`)."""
+        return frozenset(key for key, plan in self._keys.items() if plan.modes and plan.built)
+
+    @cached_property
     def done_names(self) -> frozenset[str]:
         """The fields shown only once final (``Done``)."""
         return frozenset(p.name for p in self.plans.values() if p.node.policy.done)
