@@ -19,7 +19,7 @@ from .errors import IncompleteOutputError, JsonStreamError, RefusalError, Stream
 from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from .jsonstream import MAX_DEPTH, JsonStreamParser
 from .jsonstream.events import Path
-from .jsonstream.text import TextBuffer
+from .jsonstream.text import BLOCK, TextBuffer
 from .partial.builder import PartialBuilder
 from .policies import FieldState
 from .providers.base import Provider
@@ -90,7 +90,10 @@ class StreamSession:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
         if not text:
             return []
-        self._text.append(text)
+        raw = self._text.pieces  # TextBuffer.append, inline: this runs for every delta
+        raw.append(text)
+        if len(raw) >= BLOCK:
+            self._text.compact()
         if self.budget_reached:
             return []
         result = self.builder.apply(self.parser.feed(text))

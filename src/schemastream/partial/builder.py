@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter
 from ..errors import StreamValidationError
 from ..events import ItemEvent, PatchOp
 from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueStart
-from ..jsonstream.text import TextBuffer
+from ..jsonstream.text import BLOCK, TextBuffer
 from ..patch import escape_token
 from ..policies import FieldState
 from ..schema.plan import (
@@ -440,7 +440,10 @@ class PartialBuilder:
         stack = self.stack
         frame = stack[-1]
         assert isinstance(frame, _StringFrame)
-        frame.buffer.append(ev.text)
+        pieces = frame.buffer.pieces  # TextBuffer.append, inline: this runs for every delta
+        pieces.append(ev.text)
+        if len(pieces) >= BLOCK:
+            frame.buffer.compact()
         frame.length += len(ev.text)
         self.open_length = frame.length
         if frame.in_state:
