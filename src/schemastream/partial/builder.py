@@ -188,7 +188,8 @@ class _ContainerFrame(_Frame):
         self.withheld = False  # a Done field waits for its model: the state lacks it
         self.built_keys: set[PathItem] = set()  # fields whose value its node built (validated)
         #: its whole raw JSON is needed (by a model validator that sees the input, a field
-        #: validator that may see it, WithState fields); else a model keeps one level of it
+        #: validator that may, a custom serialiser's dump compared with it, WithState
+        #: fields); a model whose completion may need its input keeps one level of it
         self.deep = False
         #: its raw JSON as far as needed, where ``handoff`` is not it (None: not needed)
         self.raw: Any = None
