@@ -14,6 +14,7 @@ from typing import Any, TypeVar, get_origin
 from .core import Granularity, StreamDriver
 from .errors import ConfigurationError
 from .events import ItemEvent
+from .jsonstream import MAX_DEPTH
 from .providers.base import Mode, Provider
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream
@@ -86,7 +87,7 @@ class _Base:
             max_items=options.get("max_items"),
             granularity=granularity,
             debounce=options.get("debounce"),
-            max_depth=int(options.get("max_depth") or 512),
+            max_depth=int(options.get("max_depth") or MAX_DEPTH),
             max_size=options.get("max_size"),
             context=options.get("context", options.get("validation_context")),
         )

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from .contract import Delta, Mode, Request
 from .errors import IncompleteOutputError, JsonStreamError, RefusalError, StreamValidationError
@@ -25,13 +25,14 @@ from .events import (
     StreamEvent,
     TextEvent,
 )
-from .jsonstream import JsonStreamParser
+from .jsonstream import MAX_DEPTH, JsonStreamParser
 from .jsonstream.events import Path
+from .jsonstream.text import BLOCK, TextBuffer
 from .partial.builder import PartialBuilder
 from .policies import FieldState
 from .providers.base import Provider
 from .schema import ResponseSpec
-from .schema.plan import ListNode, ModelNode, compile_plan
+from .schema.plan import ListNode, compile_plan
 from .usage import CallUsage, UsageMeter, pricer_for
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class StreamSession:
         granularity: Granularity = "change",
         debounce: float | None = None,
         max_items: int | None = None,
-        max_depth: int = 512,
+        max_depth: int = MAX_DEPTH,
         max_size: int | None = None,
         context: Any = None,
         partials: bool = True,
@@ -70,7 +71,10 @@ class StreamSession:
                 f"granularity must be 'change', 'field' or 'item', not {granularity!r}"
             )
         self.spec = spec
-        self.parser = JsonStreamParser(lenient=lenient, max_depth=max_depth, max_size=max_size)
+        # the builder keeps every value (strings included): the parser only reads the text
+        self.parser = JsonStreamParser(
+            lenient=lenient, max_depth=max_depth, max_size=max_size, values=False
+        )
         plan = compile_plan(spec.response_model, spec.wrapper_key)
         self.builder = PartialBuilder(plan, spec.wrapper_key, context)
         if max_items is not None and not isinstance(self.builder.root_node, ListNode):
@@ -87,6 +91,7 @@ class StreamSession:
         self._ops: list[PatchOp] = []
         self._due = False  # a snapshot is owed to the user (held back by debounce/granularity)
         self._last_emit = float("-inf")
+        self._text = TextBuffer()  # the model's text in this attempt: kept here only
 
     @property
     def completed_items(self) -> list[Any]:
@@ -95,7 +100,13 @@ class StreamSession:
 
     def feed(self, text: str, now: float | None = None) -> list[StreamEvent]:
         """Consume model text. Raises ``StreamValidationError``/``JsonStreamError`` at once."""
-        if self.budget_reached or not text:
+        if not text:
+            return []
+        raw = self._text.pieces  # TextBuffer.append, inline: this runs for every delta
+        raw.append(text)
+        if len(raw) >= BLOCK:
+            self._text.compact()
+        if self.budget_reached:
             return []
         result = self.builder.apply(self.parser.feed(text))
         if not (result.ops or result.completed):
@@ -141,15 +152,20 @@ class StreamSession:
         self._emitted_at = self.parser.offset
         return PartialEvent(self.partial, ops)
 
+    @property
+    def raw_text(self) -> str:
+        """The model's text so far in this attempt, as it arrived."""
+        return self._text.text()
+
     def is_complete(self, path: Path) -> bool:
         """Whether the value at ``path`` (in the user's type, e.g. ``(0, "title")``) is final."""
         wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
-        return bool(self.parser.is_complete(wire))
+        return self.builder.is_complete(wire)
 
     def field_state(self, path: Path) -> FieldState:
         """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (user's type)."""
         wire = (self.spec.wrapper_key, *path) if self.spec.wrapper_key else tuple(path)
-        if self.parser.is_complete(wire):
+        if self.builder.is_complete(wire):
             return "done"
         return self.builder.state(wire)
 
@@ -157,12 +173,7 @@ class StreamSession:
         """The stream ended: return the validated final value, or raise why there is none."""
         if self.budget_reached:
             value = list(self.completed_items)
-            ops = self._ops + [
-                {"op": "remove", "path": f"/{i}"}
-                for i in reversed(range(len(value), self.builder.state_items))
-            ]
-            if self.builder.has_states:
-                ops.append({"op": "replace", "path": "", "value": self._plain(value)})
+            ops = self._ops + self.builder.budget_ops(value, self.spec.response_model)
             self.partial = value
             return FinalEvent(value, ops)
         if finish_reason == "refusal" or refusal:
@@ -178,22 +189,10 @@ class StreamSession:
         if not self.builder.done:
             raise self._incomplete("the model's output ended before the value was complete")
         value = self.builder.final
-        ops = self._ops
+        ops = self._ops + self.builder.final_ops(self.spec.response_model)
         self._ops = []
-        root = self.builder.root_node
-        item = root.item if isinstance(root, ListNode) else None
-        if self.builder.has_states:  # the final state is the plain result, states unwrapped
-            ops.append({"op": "replace", "path": "", "value": self._plain(value)})
-        elif not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
-            # leaf coercions outside models (e.g. list[datetime]): make the state exact
-            dumped = self._plain(value)
-            if dumped != self.builder.final_handoff:
-                ops.append({"op": "replace", "path": "", "value": dumped})
         self.partial = value
         return FinalEvent(value, ops)
-
-    def _plain(self, value: Any) -> Any:
-        return TypeAdapter(self.spec.response_model).dump_python(value, mode="json", by_alias=True)
 
     def _incomplete(self, message: str) -> IncompleteOutputError:
         return IncompleteOutputError(
@@ -222,7 +221,7 @@ class StreamDriver:
         max_items: int | None = None,
         granularity: Granularity = "change",
         debounce: float | None = None,
-        max_depth: int = 512,
+        max_depth: int = MAX_DEPTH,
         max_size: int | None = None,
         context: Any = None,
         clock: Callable[[], float] = time.monotonic,
@@ -247,7 +246,6 @@ class StreamDriver:
             "context": context,
         }
         self.session = self._new_session()
-        self._text: list[str] = []
         self._finish_reason: str | None = None
         self._refusal: list[str] = []
         self._reasoning: list[str] = []
@@ -298,7 +296,6 @@ class StreamDriver:
             return self.session.feed_delta(delta, self._clock())
         if not delta.text:
             return []
-        self._text.append(delta.text)
         return self.session.feed(delta.text, self._clock())
 
     def on_end(self) -> list[StreamEvent]:
@@ -314,7 +311,6 @@ class StreamDriver:
         self.restarts += 1
         self.request = self.provider.reask(self.request, self.raw_text, exc)
         self.session = self._new_session()
-        self._text = []
         self._finish_reason = None
         self._refusal = []
         self._reasoning = []
@@ -349,11 +345,8 @@ class StreamDriver:
 
     @property
     def raw_text(self) -> str:
-        if not isinstance(self.session, StreamSession):
-            return self.session.raw_text  # each call's tool and arguments
-        if len(self._text) > 1:
-            self._text = ["".join(self._text)]
-        return self._text[0] if self._text else ""
+        """The model's text in the current attempt (kept by its session)."""
+        return self.session.raw_text
 
     @property
     def partial(self) -> Any:

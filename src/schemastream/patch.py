@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .events import PatchOp
+from .jsonstream.events import Path
 
 __all__ = [
     "PatchError",
@@ -36,6 +37,7 @@ __all__ = [
     "format_pointer",
     "json_equal",
     "parse_pointer",
+    "split_path",
     "to_rfc6902",
     "unescape_token",
 ]
@@ -68,6 +70,15 @@ def parse_pointer(pointer: str) -> list[str]:
     if not pointer.startswith("/"):
         raise PatchError(f"invalid JSON pointer {pointer!r}: must be empty or start with '/'")
     return [unescape_token(t) for t in pointer[1:].split("/")]
+
+
+def split_path(path: Path | str) -> Path:
+    """A path as a tuple: ``"0.title"``, ``"/0/title"`` and ``(0, "title")`` are
+    ``(0, "title")`` (digits become list indexes)."""
+    if isinstance(path, str):
+        parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
+        return tuple(int(p) if p.isdigit() else p for p in parts)
+    return tuple(path)
 
 
 def _list_index(token: str, length: int, *, allow_end: bool, pointer: str) -> int:

@@ -17,6 +17,7 @@ from .core import RETRYABLE, StreamDriver
 from .errors import StreamClosed as StreamClosed
 from .events import FinalEvent, ItemEvent, PartialEvent, StreamEvent
 from .jsonstream.events import Path
+from .patch import split_path as _path
 from .policies import FieldState
 from .telemetry import Telemetry, aobserve, observe
 from .usage import CallUsage
@@ -81,13 +82,6 @@ class _StreamState(Generic[T]):
         """``"pending"``, ``"streaming"`` or ``"done"`` for the value at ``path`` (as for
         :meth:`is_complete`)."""
         return self._driver.session.field_state(_path(path))
-
-
-def _path(path: Path | str) -> Path:
-    if isinstance(path, str):
-        parts = path.strip("/").replace("/", ".").split(".") if path.strip("/.") else []
-        return tuple(int(p) if p.isdigit() else p for p in parts)
-    return tuple(path)
 
 
 class Stream(_StreamState[T]):

@@ -24,6 +24,8 @@ _NUM_PREFIX = re.compile(
 _NUM_FULL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+#: The default nesting limit (objects and arrays) of every parser, session and client.
+MAX_DEPTH = 512
 _MAX_HELD = 4096  # characters a root found in prose is held before it is trusted anyway
 _PROSE_STOP = re.compile(r"[{\[`/]")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -59,12 +61,24 @@ class JsonStreamParser:
     proves to be JSON (``{"key":``, or an array's first complete element); until then its
     events are held, and if it breaks first it was prose and scanning resumes after it. Numbers and literals appear in :attr:`value` only once
     complete (``{"age": 3`` has no ``age`` yet); strings appear as they grow.
+
+    ``values=False`` is for a consumer that builds values from the events itself (the
+    streaming session's builder): the parser then keeps no value, so every string and
+    container is held once, by that consumer. Its :class:`ValueEnd` events carry numbers,
+    booleans and ``null`` but ``None`` for strings, objects and arrays; :attr:`value` and
+    :meth:`close` give ``None`` for them, and :meth:`is_complete` is not available.
     """
 
     def __init__(
-        self, *, lenient: bool = False, max_depth: int = 512, max_size: int | None = None
+        self,
+        *,
+        lenient: bool = False,
+        max_depth: int = MAX_DEPTH,
+        max_size: int | None = None,
+        values: bool = True,
     ) -> None:
         self.lenient = lenient
+        self.values = values
         self.max_depth = max_depth
         self.max_size = max_size
         self.offset = 0  # characters consumed
@@ -180,7 +194,7 @@ class JsonStreamParser:
     @property
     def value(self) -> Any:
         """The value so far: complete parts plus the string being written, if any."""
-        if self._held:
+        if self._held or not self.values:
             return None
         if self._tok == _STRING and not self._tok_key and not self.done:
             text = self._current_text()
@@ -190,7 +204,9 @@ class JsonStreamParser:
         return self._root
 
     def is_complete(self, path: Path) -> bool:
-        """Whether the value at ``path`` has been read to its end."""
+        """Whether the value at ``path`` has been read to its end (needs ``values=True``)."""
+        if not self.values:
+            raise TypeError("is_complete() needs a parser that keeps values (values=True)")
         path = tuple(path)
         if self._held:
             return False
@@ -235,6 +251,8 @@ class JsonStreamParser:
 
     def _place(self, frame: _Frame, value: Any) -> None:
         container = frame.container
+        if container is None:  # values=False: nothing is built
+            return
         if frame.is_object:
             container[frame.key] = value
         elif len(container) < frame.count:
@@ -252,10 +270,14 @@ class JsonStreamParser:
         if self._hi:  # a lone high surrogate: kept as is, like json.loads
             text = self._hi + text
             self._hi = ""
-        self._pieces.append(text)
-        self._text_cache = None
-        if not self._tok_key:
-            self._delta.append(text)
+        if self._tok_key:
+            self._pieces.append(text)
+            self._text_cache = None
+            return
+        if self.values:  # else the consumer keeps the text (from the StringDelta events)
+            self._pieces.append(text)
+            self._text_cache = None
+        self._delta.append(text)
 
     def _consume(self, s: str, base: int) -> None:
         i = 0
@@ -368,7 +390,7 @@ class JsonStreamParser:
             frame.state = _O_COLON
             return
         self._flush_delta()
-        self._end_scalar(text)
+        self._end_scalar(text if self.values else None)
 
     def _end_number(self, offset: int) -> None:
         text = self._num
@@ -414,7 +436,7 @@ class JsonStreamParser:
         if c == "{" or c == "[":
             if len(stack) >= self.max_depth:
                 self._fail(f"nesting deeper than max_depth={self.max_depth}", at)
-            container: Any = {} if c == "{" else []
+            container: Any = ({} if c == "{" else []) if self.values else None
             if stack:
                 self._place(stack[-1], container)
             else:

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
+from pydantic import BaseModel, TypeAdapter
 
 from ..errors import StreamValidationError
 from ..events import ItemEvent, PatchOp
 from ..jsonstream.events import JsonEvent, Path, PathItem, StringDelta, ValueEnd, ValueStart
+from ..jsonstream.text import BLOCK, TextBuffer
+from ..patch import escape_token
 from ..policies import FieldState
 from ..schema.plan import (
     ANY,
     UNBUILT,
+    ListNode,
     ModelNode,
     Node,
     NullableNode,
@@ -37,14 +41,47 @@ from ..schema.plan import (
     relabel,
     with_states,
 )
+from .models import partial_model
 
 OMIT: Any = object()  # "nothing to show yet" (a number still being written, a hidden value)
+_UNKEPT: Any = object()  # a closed container's raw JSON that nothing needed
 
 
-def _escape(part: PathItem) -> str:
-    if isinstance(part, int):
-        return str(part)
-    return part.replace("~", "~0").replace("/", "~1")
+def _plain(response_model: Any, value: Any) -> Any:
+    """A value of the response type as JSON (by alias), as the client's state holds it."""
+    return TypeAdapter(response_model).dump_python(value, mode="json", by_alias=True)
+
+
+def _holds(value: Any, path: Path) -> bool:
+    """Whether a closed value (as handed on: raw JSON, or validated where models are) has
+    something at ``path`` in its JSON (model fields by key, as they arrived)."""
+    for part in path:
+        if isinstance(value, BaseModel):
+            found = _field_by_key(value, part)
+            if found is _UNKEPT:
+                return False
+            value = found
+        elif isinstance(value, dict):
+            if part not in value:
+                return False
+            value = value[part]
+        elif isinstance(value, (list, tuple)) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return False
+    return True
+
+
+def _field_by_key(obj: BaseModel, key: PathItem) -> Any:
+    """The value of the field that arrived under JSON ``key`` in ``obj`` (``_UNKEPT``: none)."""
+    if not isinstance(key, str):
+        return _UNKEPT
+    for name, info in type(obj).model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        if key in (alias or name, name) and name in obj.model_fields_set:
+            return getattr(obj, name)
+    extra = obj.__pydantic_extra__ or {}
+    return extra.get(key, _UNKEPT)
 
 
 def _started(value: Any) -> bool:
@@ -98,25 +135,15 @@ class _Frame:
 
 
 class _StringFrame(_Frame):
-    __slots__ = ("pieces", "length", "_text")
+    """An open string: the one place its text is kept (the parser keeps none)."""
+
+    __slots__ = ("buffer", "length", "text")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.pieces: list[str] = []
+        self.buffer = TextBuffer()
         self.length = 0
-        self._text: str | None = ""
-
-    def grow(self, text: str) -> None:
-        self.pieces.append(text)
-        self.length += len(text)
-        self._text = None
-
-    def text(self) -> str:
-        text = self._text
-        if text is None:
-            text = self._text = "".join(self.pieces)
-            self.pieces = [text]
-        return text
+        self.text = self.buffer.text  # the text so far (joined once, cached until it grows)
 
     def displays_open(self) -> bool:
         return self.node.shows_partial_string
@@ -144,6 +171,9 @@ class _ContainerFrame(_Frame):
         "built_keys",
         "model_fields",
         "gated",
+        "partial_cls",
+        "deep",
+        "raw",
     )
 
     def __init__(self, node: Node, path: Path, loc: Path, pointer: str | None, kind: str) -> None:
@@ -157,6 +187,12 @@ class _ContainerFrame(_Frame):
         self.final: dict[str, Any] = {}  # a model's fields validated for good: name -> value
         self.withheld = False  # a Done field waits for its model: the state lacks it
         self.built_keys: set[PathItem] = set()  # fields whose value its node built (validated)
+        #: its whole raw JSON is needed (by a model validator that sees the input, a field
+        #: validator that may, a custom serialiser's dump compared with it, WithState
+        #: fields); a model whose completion may need its input keeps one level of it
+        self.deep = False
+        #: its raw JSON as far as needed, where ``handoff`` is not it (None: not needed)
+        self.raw: Any = None
         self.retype(node)
 
     def retype(self, node: Node, candidates: list[Node] | None = None) -> None:
@@ -165,9 +201,8 @@ class _ContainerFrame(_Frame):
         self.candidates = candidates
         self.structured = node.container_kind() == self.kind
         #: a user model being built field by field
-        self.model_fields = (
-            self.structured and isinstance(node, ModelNode) and not isinstance(node, WrapperNode)
-        )
+        self.model_fields = self.structured and isinstance(node, ModelNode)
+        self.partial_cls = partial_model(node.model) if self.model_fields else None  # type: ignore[attr-defined]
         #: whether a policy or an undecided union may hide it (else it is always shown)
         self.gated = (
             node.policy.done
@@ -248,7 +283,8 @@ class _ContainerFrame(_Frame):
             open_entry = fields.get(self.open_key)  # type: ignore[arg-type]  # object keys: str
             if open_child is not OMIT and open_entry is not None:
                 values[open_entry[0]] = open_child
-            return node.partial_model.build(
+            assert self.partial_cls is not None
+            return self.partial_cls.build(
                 values, frozenset(final), open_entry[0] if open_entry and open_frame else None
             )
         out = dict(self.validated)
@@ -280,9 +316,7 @@ class PartialBuilder:
         self.final: Any = None
         self.final_handoff: Any = None
         self.completed_items: list[Any] = []
-        self.root_node = (
-            plan.fields[wrapper_key][1] if isinstance(plan, WrapperNode) and wrapper_key else plan
-        )
+        self.root_node = plan.inner if isinstance(plan, WrapperNode) else plan
         self._root_is_list = self.root_node.container_kind() == "array"
         self.state_items = 0  # root list entries present in the patch state (for budgets)
         self.has_states = has_states(plan)  # WithState fields wrap values in the JSON state
@@ -357,7 +391,7 @@ class PartialBuilder:
             else:
                 node = ANY
             pointer: str | None = (
-                "" if parent.pointer is None else parent.pointer + "/" + _escape(key)
+                "" if parent.pointer is None else parent.pointer + "/" + escape_token(key)
             )
             if (
                 node.policy.with_state
@@ -383,6 +417,11 @@ class PartialBuilder:
             frame = _ContainerFrame(node, path, loc, pointer, ev.kind)
             if candidates is not None:
                 frame.retype(node, candidates)
+            frame.deep = self.has_states or (
+                bool(self.stack) and self._needs_raw(self.stack[-1], path[-1])
+            )
+            if frame.structured and (frame.deep or self._keeps_raw(frame)):
+                frame.raw = {} if ev.kind == "object" else []
         elif ev.kind == "string":
             frame = _StringFrame(node, path, loc, pointer, ev.kind)
         else:
@@ -402,7 +441,11 @@ class PartialBuilder:
         stack = self.stack
         frame = stack[-1]
         assert isinstance(frame, _StringFrame)
-        frame.grow(ev.text)
+        pieces = frame.buffer.pieces  # TextBuffer.append, inline: this runs for every delta
+        pieces.append(ev.text)
+        if len(pieces) >= BLOCK:
+            frame.buffer.compact()
+        frame.length += len(ev.text)
         self.open_length = frame.length
         if frame.in_state:
             result.ops.append({"op": "append", "path": frame.pointer, "value": ev.text})
@@ -425,8 +468,45 @@ class PartialBuilder:
             if not parent.in_state:
                 self._reveal(len(stack) - 2, result)
 
+    @staticmethod
+    def _keeps_raw(frame: _ContainerFrame) -> bool:
+        """Whether a model's frame keeps its raw JSON (one level; the rest where needed);
+        otherwise ``handoff`` stands for it (the same keys, raw leaves)."""
+        node = frame.node
+        return (
+            frame.model_fields
+            and isinstance(node, ModelNode)
+            and (node.needs_input or bool(node.input_keys))
+        )
+
+    @staticmethod
+    def _needs_raw(parent: _Frame, key: PathItem) -> bool:
+        """Whether the whole raw JSON of ``parent``'s child at ``key`` is needed."""
+        if not isinstance(parent, _ContainerFrame):
+            return False
+        if parent.deep:
+            return True
+        node = parent.node
+        if not parent.model_fields or not isinstance(node, ModelNode):
+            return False
+        return node.needs_input or key in node.input_keys
+
     def _on_end(self, ev: ValueEnd, result: BuildResult) -> None:
         frame = self.stack.pop()
+        raw: Any  # the value's raw JSON (the parser builds none)
+        if isinstance(frame, _StringFrame):
+            raw = frame.text()
+        elif isinstance(frame, _ContainerFrame):
+            if frame.raw is not None:
+                raw = frame.raw
+            elif not frame.structured or frame.model_fields:
+                # what its children handed on: their raw JSON where nothing built them, and
+                # the keys as they arrived (all a model that keeps no raw JSON reads of it)
+                raw = frame.handoff
+            else:
+                raw = _UNKEPT
+        else:
+            raw = ev.value
         self.open_length = 0
         node = frame.node
         parent = self.stack[-1] if self.stack else None
@@ -435,18 +515,18 @@ class PartialBuilder:
         in_model = parent is not None and parent.model_fields
         frame_is_model = isinstance(frame, _ContainerFrame) and frame.model_fields
         if isinstance(frame, _ContainerFrame) and frame.structured:
-            validated, handoff = node.complete(frame.built(ev.value), frame.loc, self.context)
+            validated, handoff = node.complete(frame.built(raw), frame.loc, self.context)
         elif in_model:  # a field's JSON value its node did not build: its model validates it
-            validated, handoff = UNBUILT, ev.value
+            validated, handoff = UNBUILT, raw
         else:
-            validated, handoff = node.complete(ev.value, frame.loc, self.context)
+            validated, handoff = node.complete(raw, frame.loc, self.context)
         final = True
         built = validated
         if in_model:
             assert parent is not None and key is not None
             assert isinstance(parent.node, ModelNode)
             validated, final = parent.node.finish_field(
-                parent.final, key, ev.value, validated, frame.loc, self.context
+                parent.final, key, raw, validated, frame.loc, self.context
             )
         if node.policy.checks:
             node.run_checks(validated, frame.loc)
@@ -461,15 +541,15 @@ class PartialBuilder:
                 elif in_model and final:  # validated for good: its JSON form
                     whole = self._json(node, validated)
                 else:
-                    whole = ev.value
+                    whole = raw
                 self._add(frame, whole, result)
             elif frame_is_model:
                 assert isinstance(frame, _ContainerFrame) and isinstance(node, ModelNode)
-                self._reconcile(frame, node, handoff, ev.value, result)
+                self._reconcile(frame, node, handoff, raw, result)
             elif in_model and final and validated is not built:
                 # its validators made something else of it: the state shows what is final
                 dumped = self._json(node, validated)
-                if dumped != (ev.value if built is UNBUILT else self._json(node, built)):
+                if dumped != (raw if built is UNBUILT else self._json(node, built)):
                     result.ops.append({"op": "replace", "path": frame.pointer, "value": dumped})
             if final:
                 self._set_state(frame, "done", result)
@@ -480,6 +560,12 @@ class PartialBuilder:
             return
         assert key is not None
         parent.add(key, validated, handoff)
+        if parent.raw is not None:  # one level of raw JSON (keys, leaves), or all of it
+            kept = handoff if raw is _UNKEPT else raw
+            if parent.kind == "object":
+                parent.raw[key] = kept
+            else:
+                parent.raw.append(kept)
         if final and in_model:
             parent.final[parent.node.fields[key][0]] = validated  # type: ignore[attr-defined]
         if in_model and built is not UNBUILT:
@@ -498,7 +584,7 @@ class PartialBuilder:
                 )
             )
         if parent.candidates is not None and not isinstance(frame, _ContainerFrame):
-            self._narrow_by_value(parent, key, ev.value)
+            self._narrow_by_value(parent, key, raw)
         if not parent.in_state:
             self._reveal(len(self.stack) - 1, result)
 
@@ -526,13 +612,13 @@ class PartialBuilder:
             key = plan.key
             seen.add(key)
             value = getattr(instance, plan.name)
-            here = f"{pointer}/{_escape(key)}"
+            here = f"{pointer}/{escape_token(key)}"
             received = next((k for k in node.keys_of(plan.name) if k in raw), None)
             if received is None:  # a default: not in the document
                 ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
                 continue
             if received != key:  # read by name, dumped by alias
-                ops.append({"op": "remove", "path": f"{pointer}/{_escape(received)}"})
+                ops.append({"op": "remove", "path": f"{pointer}/{escape_token(received)}"})
                 ops.append({"op": "add", "path": here, "value": self._json(plan.node, value)})
                 continue
             shown = frame.validated.get(key, OMIT)
@@ -549,10 +635,10 @@ class PartialBuilder:
         extra = instance.__pydantic_extra__ or {}
         for key in raw:
             if key not in seen and key not in extra and key not in node.fields:
-                ops.append({"op": "remove", "path": f"{pointer}/{_escape(key)}"})
+                ops.append({"op": "remove", "path": f"{pointer}/{escape_token(key)}"})
         for name in type(instance).model_computed_fields:
             value = self._json(ANY, getattr(instance, name))
-            ops.append({"op": "add", "path": f"{pointer}/{_escape(name)}", "value": value})
+            ops.append({"op": "add", "path": f"{pointer}/{escape_token(name)}", "value": value})
 
     # --- unions -------------------------------------------------------------------------
     def _narrow_by_key(self, frame: _ContainerFrame, key: PathItem, loc: Path) -> None:
@@ -643,6 +729,8 @@ class PartialBuilder:
         frame.retype(member)
         if not frame.structured:
             return
+        if frame.deep or self._keeps_raw(frame):
+            frame.raw = dict(frame.handoff)  # raw so far: nothing was built below it yet
         for key, raw in list(frame.handoff.items()):
             loc = (*frame.loc, key)
             member.check_child(key, loc)
@@ -705,6 +793,32 @@ class PartialBuilder:
                 out.append(value)
         return out
 
+    # --- the end ------------------------------------------------------------------------
+    def final_ops(self, response_model: Any) -> list[PatchOp]:
+        """After the root closed: the ops that make the client's state exactly the final
+        value's JSON (``response_model`` dumps it), where the ops so far may differ."""
+        value = self.final
+        root = self.root_node
+        item = root.item if isinstance(root, ListNode) else None
+        if self.has_states:  # the final state is the plain result, states unwrapped
+            return [{"op": "replace", "path": "", "value": _plain(response_model, value)}]
+        if not isinstance(root, ModelNode) and not isinstance(item, ModelNode):
+            # leaf coercions outside models (e.g. list[datetime]): make the state exact
+            dumped = _plain(response_model, value)
+            if dumped != self.final_handoff:
+                return [{"op": "replace", "path": "", "value": dumped}]
+        return []
+
+    def budget_ops(self, kept: list[Any], response_model: Any) -> list[PatchOp]:
+        """A root list stopped at an item budget: the ops that leave only the ``kept`` items
+        (validated) in the client's state."""
+        ops: list[PatchOp] = [
+            {"op": "remove", "path": f"/{i}"} for i in reversed(range(len(kept), self.state_items))
+        ]
+        if self.has_states:
+            ops.append({"op": "replace", "path": "", "value": _plain(response_model, kept)})
+        return ops
+
     # --- snapshots ----------------------------------------------------------------------
     def snapshot(self) -> Any:
         """The current partial value of the user's type (``None`` before anything arrived)."""
@@ -729,6 +843,28 @@ class PartialBuilder:
         if self.open_length > 4096:
             cost += self.open_length - 4096
         return cost
+
+    def is_complete(self, path: Path) -> bool:
+        """Whether the value at a wire ``path`` has been read to its end: it is neither the
+        open value nor one of its ancestors, and it exists."""
+        path = tuple(path)
+        if self.done:
+            if not self._prefix:
+                return _holds(self.final_handoff, path)
+            return not path or (
+                path[0] == self.wrapper_key and _holds(self.final_handoff, path[1:])
+            )
+        stack = self.stack
+        if not stack or stack[-1].path[: len(path)] == path:
+            return False
+        frame = stack[0]  # the innermost open container that ``path`` lies in
+        for inner in stack[1:]:
+            if inner.path != path[: len(inner.path)]:
+                break
+            frame = inner
+        if not isinstance(frame, _ContainerFrame) or frame.path != path[: len(frame.path)]:
+            return False
+        return _holds(frame.handoff, path[len(frame.path) :])
 
     def state(self, path: Path) -> FieldState:
         """``"done"``, ``"streaming"`` (started, open) or ``"pending"`` for a wire path."""

@@ -48,9 +48,6 @@ from ..errors import StreamValidationError
 from ..jsonstream.events import Path, PathItem, ValueKind
 from ..policies import NO_POLICY, Policy, is_policy, read_policy
 
-if typing.TYPE_CHECKING:
-    from ..partial.models import PartialModel
-
 _VALIDATOR_TYPES = (AfterValidator, BeforeValidator, PlainValidator, WrapValidator)
 _VALIDATOR_MODES = {
     AfterValidator: "after",
@@ -86,7 +83,7 @@ def kind_error(node: Node, kind: ValueKind, loc: Path) -> StreamValidationError:
         return StreamValidationError(errors)
     if isinstance(node, NullableNode) and not node.inner.accepts_kind(kind):
         node = node.inner
-    if isinstance(node, ModelNode) and not isinstance(node, WrapperNode):
+    if isinstance(node, ModelNode):
         name = node.model.__name__
         return error(
             loc,
@@ -453,6 +450,18 @@ class ModelNode(Node):
         )
 
     @cached_property
+    def needs_input(self) -> bool:
+        """Whether completing it needs its whole raw JSON: a model validator that sees the
+        input, or a custom serialiser whose dump is compared with what arrived."""
+        return not self.early or not self.plain_dump
+
+    @cached_property
+    def input_keys(self) -> frozenset[str]:
+        """The JSON keys of container fields whose validators may take their raw JSON at the
+        end (see :meth:`finish_field`)."""
+        return frozenset(key for key, plan in self._keys.items() if plan.modes and plan.built)
+
+    @cached_property
     def done_names(self) -> frozenset[str]:
         """The fields shown only once final (``Done``)."""
         return frozenset(p.name for p in self.plans.values() if p.node.policy.done)
@@ -500,12 +509,6 @@ class ModelNode(Node):
             for plan in self.plans.values()
             if plan.node.policy.with_state
         }
-
-    @cached_property
-    def partial_model(self) -> type[PartialModel]:
-        from ..partial.models import partial_model
-
-        return partial_model(self.model)
 
     def child(self, key: PathItem) -> Node:
         entry = self.fields.get(key) if isinstance(key, str) else None
@@ -653,18 +656,28 @@ class ModelNode(Node):
         return {}
 
 
-class WrapperNode(ModelNode):
-    """The ``{"items": ...}`` object that carries a non-object root; unwrapped on completion."""
+class WrapperNode(Node):
+    """The ``{"items": ...}`` object that carries a non-object root; unwrapped on completion.
+
+    Not a user model: its one key leads to the user's root (``inner``), any other key fails."""
 
     def __init__(self, key: str, inner: Node) -> None:
-        Node.__init__(self, dict)
+        super().__init__(dict)
         self.key = key
         self.inner = inner
-        self.forbid_extra = True
 
-    @cached_property
-    def fields(self) -> dict[str, tuple[str, Node]]:
-        return {self.key: (self.key, self.inner)}
+    def container_kind(self) -> ValueKind | None:
+        return "object"
+
+    def child(self, key: PathItem) -> Node:
+        return self.inner if key == self.key else ANY
+
+    def has_key(self, key: PathItem) -> bool:
+        return key == self.key
+
+    def check_child(self, key: PathItem, loc: Path) -> None:
+        if key != self.key:
+            raise error(loc, "extra_forbidden", "Extra inputs are not permitted", key)
 
     def complete(self, value: Any, loc: Path, context: Any = None) -> tuple[Any, Any]:
         validated, handoff = value[:2]
@@ -785,7 +798,7 @@ class NullableNode(Node):
 
 def has_key(node: Node, key: PathItem) -> bool:
     """Whether ``node`` names ``key`` (a model's field); open mappings name every key."""
-    if isinstance(node, (ModelNode, NullableNode)):
+    if isinstance(node, (ModelNode, NullableNode, WrapperNode)):
         return node.has_key(key)
     if isinstance(node, UnionNode):
         return any(has_key(m, key) for m in node.members)
@@ -901,7 +914,7 @@ def has_states(node: Node, _seen: set[int] | None = None) -> bool:
     seen.add(id(node))
     if isinstance(node, ModelNode):
         return any(n.policy.with_state or has_states(n, seen) for _, n in node.fields.values())
-    if isinstance(node, NullableNode):
+    if isinstance(node, (NullableNode, WrapperNode)):
         return has_states(node.inner, seen)
     if isinstance(node, ListNode):
         return has_states(node.item, seen)
