@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
-from ._sse import SSEDecoder, SSEEvent
 from .base import (
     AsyncDeltaStream,
     Delta,
@@ -40,17 +39,15 @@ from .base import (
     Provider,
     Request,
     Shape,
+    SSEJsonDecoder,
     Usage,
-    connection_lost_type,
+    WireError,
     import_sdk,
-    is_timeout,
-    is_transport_error,
     reask_feedback,
-    settle_close,
-    shutdown_connection,
     text_of,
     unsupported_mode,
 )
+from .http import AsyncHTTPDeltaStream, ErrorMap, HTTPDeltaStream, sdk_lost
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
@@ -144,13 +141,6 @@ def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
 # -- stream decoding (sans-IO) -----------------------------------------------------------------
 
 
-class _ErrorEvent(Exception):
-    def __init__(self, body: Any, raw: bytes) -> None:
-        super().__init__(str(body))
-        self.body = body
-        self.raw = raw
-
-
 # What the decoder reads of each event, and the JSON kind it expects (see ``Shape``).
 _EVENT = Shape({"type": str})
 _USAGE = {"input_tokens": int, "output_tokens": int}
@@ -171,54 +161,45 @@ _SHAPES: dict[str, Shape] = {
 }
 
 
-class _MessageDecoder:
+class _MessageDecoder(SSEJsonDecoder):
     """Anthropic stream events -> :class:`Delta` values."""
 
     def __init__(self, mode: Mode, tool_name: str | None) -> None:
+        super().__init__()
         self.mode = mode
         self.tool_name = tool_name
-        self.sse = SSEDecoder()
         self.block: int | None = None  # index of the content block that carries the document
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.stop_reason: str | None = None
         self.stop_details: Any = None
-        self.stopped = False
 
-    def feed(self, chunk: bytes) -> list[Delta]:
-        return self._events(self.sse.feed(chunk))
-
-    def finish(self) -> list[Delta]:
-        out = self._events(self.sse.finish())
+    def end(self) -> list[Delta]:
         if not self.stopped:
             raise ProviderError(
                 "anthropic: the stream ended before message_stop "
                 f"(stop_reason={self.stop_reason!r}); the response is incomplete"
             )
-        return out
+        return []
 
-    def _events(self, events: list[SSEEvent]) -> list[Delta]:
-        out: list[Delta] = []
-        for event, data in events:
-            if event == "ping" or not data or self.stopped:
-                continue
-            try:
-                payload = jiter.from_json(data)
-            except ValueError as exc:
-                if event == "error":
-                    raise _ErrorEvent(data.decode("utf-8", "replace"), data) from exc
-                raise ProviderError(f"anthropic: bad event data for {event!r}: {exc}") from exc
-            _EVENT.check(payload, "anthropic", event or "stream")
-            kind = event or payload.get("type")
-            if kind == "error" or payload.get("type") == "error":
-                raise _ErrorEvent(payload, data)
-            shape = _SHAPES.get(kind)  # type: ignore[arg-type]
-            if shape is not None:
-                shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
-            delta = self._event(kind, payload)
-            if delta is not None:
-                out.append(delta)
-        return out
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        if name == "ping" or not data or self.stopped:
+            return []
+        try:
+            payload = jiter.from_json(data)
+        except ValueError as exc:
+            if name == "error":
+                raise _error_event(data.decode("utf-8", "replace")) from exc
+            raise ProviderError(f"anthropic: bad event data for {name!r}: {exc}") from exc
+        _EVENT.check(payload, "anthropic", name or "stream")
+        kind = name or payload.get("type")
+        if kind == "error" or payload.get("type") == "error":
+            raise _error_event(payload)
+        shape = _SHAPES.get(kind)  # type: ignore[arg-type]
+        if shape is not None:
+            shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
+        delta = self._event(kind, payload)
+        return [] if delta is None else [delta]
 
     def _event(self, kind: Any, p: dict[str, Any]) -> Delta | None:
         if kind == "content_block_delta":
@@ -289,102 +270,40 @@ class _MessageDecoder:
         return Delta(finish_reason=reason, refusal=refusal, usage=usage)
 
 
-def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
-    """``anthropic.APIConnectionError`` (``APITimeoutError`` for a read timeout) that is also a
-    :class:`ProviderError` (what Anthropic users catch, and what the other providers raise for
-    a connection lost mid-stream)."""
-    message = f"anthropic: the connection was lost mid-stream: {exc}"
+def _error_event(body: Any) -> WireError:
+    return WireError(f"anthropic: error event in the stream: {body}", body)
+
+
+def _status_error(client: Any) -> Callable[[WireError, Any], BaseException]:
+    """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
+
+    def wire(err: WireError, response: Any) -> BaseException:
+        make = getattr(client, "_make_status_error", None)
+        http = getattr(response, "http_response", None)
+        if make is not None and http is not None:
+            try:
+                exc = make(f"{err.body}", body=err.body, response=http)
+            except Exception:  # pragma: no cover - SDK internals changed
+                exc = None
+            if isinstance(exc, BaseException):
+                return exc
+        return err
+
+    return wire
+
+
+def _errors(client: Any) -> ErrorMap:
     try:
         import anthropic
-
-        if is_timeout(exc):  # the SDK's own class for it, as the openai provider raises
-            return connection_lost_type(anthropic.APITimeoutError)(request=http_response.request)
-        cls = connection_lost_type(anthropic.APIConnectionError)
-        return cls(message=message, request=http_response.request)
-    except Exception:  # pragma: no cover - SDK changed
-        return ProviderError(message)
-
-
-def _raise_error_event(client: Any, err: _ErrorEvent, http_response: Any) -> None:
-    """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
-    make = getattr(client, "_make_status_error", None)
-    if make is not None and http_response is not None:
-        try:
-            exc = make(f"{err.body}", body=err.body, response=http_response)
-        except Exception:  # pragma: no cover - SDK internals changed
-            exc = None
-        if isinstance(exc, BaseException):
-            raise exc from None
-    raise ProviderError(f"anthropic: error event in the stream: {err.body}")
-
-
-# -- IO shells -----------------------------------------------------------------------------------
-
-
-class _Shell:
-    """State of an open stream (sync or async)."""
-
-    def __init__(self, client: Any, response: Any, decoder: _MessageDecoder) -> None:
-        self._client = client
-        self._response = response  # anthropic APIResponse (streamed)
-        self._decoder = decoder
-        self._closed = False
-
-
-class _AnthropicDeltaStream(_Shell, DeltaStream):
-    def __iter__(self) -> Iterator[Delta]:
-        http = self._response.http_response
-        try:
-            try:
-                for chunk in http.iter_bytes():
-                    yield from self._decoder.feed(chunk)
-                    if self._decoder.stopped:
-                        break
-                if not self._closed:
-                    yield from self._decoder.finish()
-            except _ErrorEvent as err:
-                _raise_error_event(self._client, err, http)
-            except Exception as exc:
-                if self._closed or not is_transport_error(exc):
-                    raise
-                raise _anthropic_lost(exc, http) from exc
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            shutdown_connection(self._response)
-            self._response.close()
-
-
-class _AsyncAnthropicDeltaStream(_Shell, AsyncDeltaStream):
-    async def __aiter__(self) -> AsyncIterator[Delta]:
-        http = self._response.http_response
-        try:
-            try:
-                async for chunk in http.aiter_bytes():
-                    for delta in self._decoder.feed(chunk):
-                        yield delta
-                    if self._decoder.stopped:
-                        break
-                if not self._closed:
-                    for delta in self._decoder.finish():
-                        yield delta
-            except _ErrorEvent as err:
-                _raise_error_event(self._client, err, http)
-            except Exception as exc:
-                if self._closed or not is_transport_error(exc):
-                    raise
-                raise _anthropic_lost(exc, http) from exc
-        finally:
-            await self.aclose()
-
-    async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await self._response.close()
-            await settle_close()
+    except ImportError:  # pragma: no cover - the client came from somewhere
+        return ErrorMap("anthropic", wire=_status_error(client))
+    lost = sdk_lost(
+        "anthropic",
+        anthropic.APIConnectionError,
+        anthropic.APITimeoutError,
+        lambda response: response.http_response.request,
+    )
+    return ErrorMap("anthropic", lost=lost, wire=_status_error(client))
 
 
 def _is_async_client(client: Any) -> bool:
@@ -512,11 +431,11 @@ class AnthropicProvider(Provider):
             return super().open_stream(request)
         ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
         response = ctx.__enter__()  # HTTP errors raise the SDK's exceptions here
-        return _AnthropicDeltaStream(self.client, response, self._decoder(request))
+        return HTTPDeltaStream(response, self._decoder(request), _errors(self.client))
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
         ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
         response = await ctx.__aenter__()
-        return _AsyncAnthropicDeltaStream(self.client, response, self._decoder(request))
+        return AsyncHTTPDeltaStream(response, self._decoder(request), _errors(self.client))

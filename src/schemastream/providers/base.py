@@ -22,6 +22,7 @@ from ..contract import Mode as Mode
 from ..contract import Request as Request
 from ..contract import Usage as Usage
 from ..errors import ConfigurationError, ProviderError, StreamValidationError
+from ._sse import SSEDecoder
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
@@ -51,6 +52,75 @@ class Provider(abc.ABC):
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         raise TypeError(f"{self.name}: this client is sync; use the sync API")
+
+
+class Decoder(abc.ABC):
+    """A provider's wire format, sans-IO: body bytes in, :class:`Delta` values out.
+
+    The HTTP shell (:mod:`.http`) feeds each chunk of the response body to :meth:`feed` and
+    calls :meth:`finish` once at the end of the body. ``stopped`` set: the response is over
+    (the shell stops reading). ``resume`` set by :meth:`finish`: the response continues with
+    another request, opened from that value (Gemini's continuation). An error event inside the
+    stream raises :class:`WireError`; an early end or a malformed event a
+    :class:`ProviderError`.
+    """
+
+    stopped: bool = False
+    resume: Any = None
+
+    @abc.abstractmethod
+    def feed(self, chunk: bytes) -> list[Delta]:
+        """The deltas that ``chunk`` completes."""
+
+    @abc.abstractmethod
+    def finish(self) -> list[Delta]:
+        """The end of the body: the last deltas (the one with ``finish_reason``)."""
+
+    def feed_event(self, event: Any) -> list[Delta]:
+        """One already-parsed wire event (an SDK's own stream objects, as dicts)."""
+        raise TypeError(f"{type(self).__name__} decodes bytes only")
+
+
+class SSEJsonDecoder(Decoder):
+    """A :class:`Decoder` for a server-sent-events body: each event's ``data`` goes to
+    :meth:`event`; :meth:`end` gives the last deltas. ``tail`` sees a last line that has no
+    line ending (see :meth:`SSEDecoder.finish`)."""
+
+    tail: Callable[[bytes], bytes | None] | None = None
+
+    def __init__(self) -> None:
+        self.sse = SSEDecoder()
+
+    def feed(self, chunk: bytes) -> list[Delta]:
+        out: list[Delta] = []
+        event = self.event
+        for name, data in self.sse.feed(chunk):
+            out += event(name, data)
+        return out
+
+    def finish(self) -> list[Delta]:
+        out: list[Delta] = []
+        for name, data in self.sse.finish(self.tail):
+            out += self.event(name, data)
+        return out + self.end()
+
+    @abc.abstractmethod
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        """One SSE event (``name`` is its ``event:`` line, ``data`` its data)."""
+
+    @abc.abstractmethod
+    def end(self) -> list[Delta]:
+        """The body ended: the last deltas, or a :class:`ProviderError` if it ended early."""
+
+
+class WireError(ProviderError):
+    """An error event inside a 200 stream; the provider's :class:`~.http.ErrorMap` turns it
+    into the SDK's own exception (``body`` is the event's error object)."""
+
+    def __init__(self, message: str, body: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.body = body
 
 
 def shutdown_connection(response: Any) -> None:

@@ -22,13 +22,12 @@ shape raise :class:`~schemastream.errors.ProviderError`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any
 
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
-from ._sse import SSEDecoder, iter_sse
 from .base import (
     AsyncDeltaStream,
     Delta,
@@ -38,14 +37,19 @@ from .base import (
     Provider,
     Request,
     Shape,
+    SSEJsonDecoder,
     Usage,
-    connection_lost_type,
+    WireError,
     format_errors,
     import_sdk,
-    is_timeout,
-    is_transport_error,
-    settle_close,
-    shutdown_connection,
+)
+from .http import (
+    AsyncHTTPDeltaStream,
+    ErrorMap,
+    HTTPDeltaStream,
+    asdk_objects,
+    sdk_lost,
+    sdk_objects,
 )
 
 __all__ = ["OpenAIProvider", "client_from_env"]
@@ -92,21 +96,18 @@ def client_from_env(*, use_async: bool = False, **kw: Any) -> Any:
 # -- decoders (shared by the fast and the SDK-object paths) ---------------------------------
 
 
-class _WireError(Exception):
-    """An error event inside a 200 stream; turned into ``openai.APIError`` by the caller."""
-
-    def __init__(self, message: str, body: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.body = body
-
-
 def _error_message(err: Any, default: str) -> str:
     if isinstance(err, dict):
         msg = err.get("message")
         if isinstance(msg, str) and msg:
             return msg
     return default
+
+
+def _done_tail(line: bytes) -> bytes | None:
+    """A body's last line without a line ending: ``data: [DONE]`` is whole; any other line is
+    an event cut off mid-way, dropped (as the SSE spec says)."""
+    return b"data: [DONE]" if line.strip() in (b"data: [DONE]", b"data:[DONE]") else None
 
 
 # What the decoders read of each event, and the JSON kind they expect (see ``Shape``).
@@ -146,28 +147,63 @@ _RESPONSES_SHAPES: dict[str, Shape] = {
 }
 
 
-class _ChatDecoder:
-    """``chat.completion.chunk`` dicts -> deltas. ``final()`` once ``[DONE]`` arrived."""
+class _OpenAIDecoder(SSEJsonDecoder):
+    """SSE event data -> :func:`jiter.from_json` -> :meth:`feed_event` (the dict the SDK
+    object path feeds directly). ``text(event)`` gives an event's new document text."""
 
-    __slots__ = ("tools", "tool_index", "finish", "usage", "refusal", "done", "expect_usage")
+    tail = staticmethod(_done_tail)
+
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        try:
+            payload = jiter.from_json(data)
+        except ValueError as exc:
+            raise ProviderError(f"malformed stream event: {exc}") from None
+        text = self.text(payload)
+        return [Delta(text)] if text else []
+
+    def feed_event(self, event: Any) -> list[Delta]:
+        text = self.text(event)
+        return [Delta(text)] if text else []
+
+    def end(self) -> list[Delta]:
+        return [self.result()]
+
+    def text(self, d: Any) -> str | None:
+        raise NotImplementedError
+
+    def result(self) -> Delta:
+        raise NotImplementedError
+
+
+class _ChatDecoder(_OpenAIDecoder):
+    """``chat.completion.chunk`` events -> deltas; done once ``[DONE]`` arrived."""
 
     def __init__(self, mode: Mode, expect_usage: bool = False) -> None:
+        super().__init__()
         self.tools = mode == Mode.TOOLS
         self.expect_usage = expect_usage  # stream_options.include_usage: a usage chunk is due
         self.tool_index: int | None = None
-        self.finish: FinishReason | None = None
+        self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None
         self.refusal: list[str] = []
         self.done = False
 
-    def event(self, d: Any) -> str | None:
-        """Feed one decoded event; returns new document text (or None)."""
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        if data[:6] == b"[DONE]":
+            # done; read on to the end of the body all the same (keeps the connection
+            # reusable)
+            self.done = True
+            return []
+        return super().event(name, data)
+
+    def text(self, d: Any) -> str | None:
+        """One decoded event's new document text (or None)."""
         _CHAT_CHUNK.check(d, "openai", "chat.completion.chunk")
         choices = d.get("choices")
         if not choices:
             if d.get("error"):
                 err = d["error"]
-                raise _WireError(_error_message(err, "An error occurred during streaming"), err)
+                raise WireError(_error_message(err, "An error occurred during streaming"), err)
             usage = d.get("usage")
             if usage:
                 self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
@@ -184,7 +220,7 @@ class _ChatDecoder:
             self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
         fr = c.get("finish_reason")
         if fr:
-            self.finish = _FINISH.get(fr, "other")
+            self.finish_reason = _FINISH.get(fr, "other")
         delta = c.get("delta")
         if not delta:
             return None
@@ -216,7 +252,7 @@ class _ChatDecoder:
 
     def final(self) -> Delta:
         refusal = "".join(self.refusal) or None
-        finish: FinishReason | None = "refusal" if refusal else self.finish
+        finish: FinishReason | None = "refusal" if refusal else self.finish_reason
         return Delta(finish_reason=finish or "stop", refusal=refusal, usage=self.usage)
 
     def result(self) -> Delta:
@@ -226,17 +262,18 @@ class _ChatDecoder:
         counts as complete only if a finish reason arrived and, when usage was requested,
         the usage chunk that follows it: anything less is a cut connection.
         """
-        if not self.done and (self.finish is None or (self.expect_usage and self.usage is None)):
+        if not self.done and (
+            self.finish_reason is None or (self.expect_usage and self.usage is None)
+        ):
             raise _early("chat")
         return self.final()
 
 
-class _ResponsesDecoder:
-    """Responses API event dicts -> deltas; ``done`` once the response is over."""
-
-    __slots__ = ("tools", "item_id", "refusal", "refusal_done", "done", "last")
+class _ResponsesDecoder(_OpenAIDecoder):
+    """Responses API events -> deltas; ``done`` once the response is over."""
 
     def __init__(self, mode: Mode) -> None:
+        super().__init__()
         self.tools = mode == Mode.RESPONSES_TOOLS
         self.item_id: str | None = None
         self.refusal: list[str] = []
@@ -244,7 +281,7 @@ class _ResponsesDecoder:
         self.done = False
         self.last: Delta | None = None
 
-    def event(self, d: Any) -> str | None:
+    def text(self, d: Any) -> str | None:
         _RESPONSES_EVENT.check(d, "openai", "Responses")
         t = d.get("type")
         shape = _RESPONSES_SHAPES.get(t)  # type: ignore[arg-type]
@@ -280,9 +317,9 @@ class _ResponsesDecoder:
             self.last = Delta(finish_reason=finish, refusal=refusal, usage=usage)
         elif t == "response.failed":
             err = (d.get("response") or {}).get("error")
-            raise _WireError(_error_message(err, "the response failed"), err)
+            raise WireError(_error_message(err, "the response failed"), err)
         elif t == "error":
-            raise _WireError(_error_message(d, "An error occurred during streaming"), d)
+            raise WireError(_error_message(d, "An error occurred during streaming"), d)
         return None
 
     def result(self) -> Delta:
@@ -303,112 +340,39 @@ def _decoder(request: Request, *, sees_done: bool = True) -> _ChatDecoder | _Res
     return _ChatDecoder(request.mode, expect_usage=expect_usage)
 
 
-def _done_tail(line: bytes) -> bytes | None:
-    """A body's last line without a line ending: ``data: [DONE]`` is whole; any other line is
-    an event cut off mid-way, dropped (as the SSE spec says)."""
-    return b"data: [DONE]" if line.strip() in (b"data: [DONE]", b"data:[DONE]") else None
-
-
-def _sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Each SSE event's ``data`` (bytes) from a byte-chunk iterator."""
-    for _event, data in iter_sse(chunks, _done_tail):
-        yield data
-
-
-class _FastDecoder:
-    """SSE event data -> document text for the fast streams (sync and async):
-    :func:`jiter.from_json`, then the chat / Responses decoder (``dec``)."""
-
-    __slots__ = ("chat", "dec", "event")
-
-    def __init__(self, request: Request) -> None:
-        self.chat = request.kind == "chat"
-        self.dec = _decoder(request)
-        self.event = self.dec.event
-
-    def text(self, data: bytes) -> str | None:
-        """One event's ``data`` -> new document text (or None)."""
-        if self.chat and data[:6] == b"[DONE]":
-            # done; read on to the end of the body all the same (keeps the connection
-            # reusable)
-            self.dec.done = True
-            return None
-        return self.event(jiter.from_json(data))
-
-    def texts(self, chunks: Iterable[bytes]) -> Iterator[str]:
-        """The document text of a whole body, one piece per event (the sync stream)."""
-        text_of = self.text
-        for _name, data in iter_sse(chunks, _done_tail):
-            text = text_of(data)
-            if text:
-                yield text
-
-
 def _early(kind: str) -> ProviderError:
     what = "[DONE]" if kind == "chat" else "response.completed"
     return ProviderError(f"stream ended early: the connection closed before {what}")
 
 
-def _raise_as_sdk_error(openai: Any, exc: Exception, request: Any) -> NoReturn:
-    """Re-raise ``exc`` (inside its ``except``) as the SDK's own exception where one fits."""
-    err = _sdk_error(openai, exc, request)
-    if err is exc:
-        raise exc
-    raise err from exc
+def _wire_error(err: WireError, response: Any) -> BaseException:
+    """An error event -> the SDK's ``APIError`` (as the SDK's own stream raises it)."""
+    openai = _import_openai()
+    return openai.APIError(err.message, request=_http_request(response), body=err.body)
 
 
-def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
-    """Map an error raised while reading the body to the SDK's own exception."""
-    if isinstance(exc, _WireError):
-        return openai.APIError(exc.message, request=request, body=exc.body)
-    if isinstance(exc, ProviderError):
-        return exc
-    if isinstance(exc, openai.APIConnectionError):
-        # the SDK's own Stream (fallback path) wraps a transport error itself; raise the same
-        # class as the fast path (the SDK's, and also a ProviderError)
-        request = getattr(exc, "request", request)
-        if isinstance(exc, openai.APITimeoutError):
-            return connection_lost_type(openai.APITimeoutError)(request=request)
-        return connection_lost_type(openai.APIConnectionError)(
-            message=f"openai: the connection was lost mid-stream: {exc.__cause__ or exc}",
-            request=request,
-        )
-    if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
-        return ProviderError(f"malformed stream event: {exc}")
-    if is_transport_error(exc):  # httpx2 / httpx / httpcore
-        if is_timeout(exc):
-            return connection_lost_type(openai.APITimeoutError)(request=request)
-        return connection_lost_type(openai.APIConnectionError)(
-            message=f"openai: the connection was lost mid-stream: {exc}", request=request
-        )
-    return exc
+def _http_request(response: Any) -> Any:
+    """The ``httpx.Request`` of a raw response or of an SDK ``Stream``."""
+    http = getattr(response, "http_response", None) or getattr(response, "response", None)
+    return getattr(http, "request", None)
 
 
-def _http_request(resp: Any) -> Any:
-    try:
-        return resp.http_response.request
-    except Exception:  # pragma: no cover - defensive
-        return None
-
-
-def _hang_up(response: Any) -> None:
-    """:func:`~.base.shutdown_connection` for a response that is still being read.
-
-    ``close()`` may come from another thread while the reader is blocked in ``recv()``; the
-    shutdown wakes it. A fully read response is left alone: its connection went back to the
-    pool and stays reusable (keep-alive: no new TCP/TLS handshake for the next call).
-    """
-    http = getattr(response, "http_response", response)
-    if http is None or getattr(http, "is_closed", False):
-        return
-    try:
-        shutdown_connection(http)
-    except Exception:  # best effort: close() still runs
-        pass
+def _errors() -> ErrorMap:
+    openai = _import_openai()
+    lost = sdk_lost("openai", openai.APIConnectionError, openai.APITimeoutError, _http_request)
+    # the SDK's own Stream (object path) wraps a transport error itself, and parses each
+    # event with json.loads (ValueError): mapped as on the raw path
+    return ErrorMap(
+        "openai",
+        lost=lost,
+        wire=_wire_error,
+        lost_types=(openai.APIConnectionError,),
+        malformed_types=(ValueError,),
+    )
 
 
 def _to_dict(obj: Any) -> Any:
-    """An SDK object back to its wire dict (fallback path); anything else as it is (the SDK
+    """An SDK object back to its wire dict (object path); anything else as it is (the SDK
     builds no object from an event that is no JSON object: the decoder's shape check says so).
     """
     to_dict = getattr(obj, "to_dict", None)
@@ -419,186 +383,6 @@ def _to_dict(obj: Any) -> Any:
     if dump is not None:
         return dump(by_alias=True, exclude_unset=True, warnings=False)
     return obj
-
-
-# -- sync streams ----------------------------------------------------------------------------
-
-
-class _Fast:
-    """State of a fast stream (sync or async): the raw response ``resp`` of ``cm``."""
-
-    def __init__(self, openai: Any, cm: Any, resp: Any, request: Request) -> None:
-        self._openai = openai
-        self._cm = cm
-        self._resp = resp
-        self._request = request
-        self._closed = False
-
-
-class _Sdk:
-    """State of an SDK-object stream (sync or async)."""
-
-    def __init__(self, openai: Any, stream: Any, request: Request) -> None:
-        self._openai = openai
-        self._stream = stream
-        self._request = request
-        self._closed = False
-
-
-class _FastStream(_Fast, DeltaStream):
-    """Raw SSE bytes from ``with_streaming_response`` decoded with jiter."""
-
-    def __iter__(self) -> Iterator[Delta]:
-        fast = _FastDecoder(self._request)
-        try:
-            for text in fast.texts(self._resp.iter_bytes()):
-                yield Delta(text)
-                if self._closed:
-                    return
-            if self._closed:
-                return
-            yield fast.dec.result()
-        except ProviderError:
-            self.close()
-            raise
-        except Exception as exc:
-            if self._closed:
-                return
-            self.close()
-            _raise_as_sdk_error(self._openai, exc, _http_request(self._resp))
-        finally:
-            if not self._closed:
-                self.close()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            _hang_up(self._resp)
-            self._resp.close()
-        finally:
-            self._cm.__exit__(None, None, None)
-
-
-class _SdkStream(_Sdk, DeltaStream):
-    """Fallback: iterate the SDK's own ``Stream`` of chunk / event objects."""
-
-    def __iter__(self) -> Iterator[Delta]:
-        dec = _decoder(self._request, sees_done=False)
-        try:
-            for obj in self._stream:
-                text = dec.event(_to_dict(obj))
-                if text:
-                    yield Delta(text)
-                if self._closed:
-                    return
-        except Exception as exc:
-            if self._closed:
-                return
-            self.close()
-            _raise_as_sdk_error(self._openai, exc, _stream_request(self._stream))
-        if self._closed:
-            return
-        self.close()
-        # The SDK's Stream swallows [DONE]; a chat stream counts as finished once a
-        # finish_reason arrived.
-        yield dec.result()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        _hang_up(getattr(self._stream, "response", None))
-        self._stream.close()
-
-
-def _stream_request(stream: Any) -> Any:
-    try:
-        return stream.response.request
-    except Exception:  # pragma: no cover - defensive
-        return None
-
-
-# -- async streams ---------------------------------------------------------------------------
-
-
-class _AsyncFastStream(_Fast, AsyncDeltaStream):
-    def __aiter__(self) -> AsyncIterator[Delta]:
-        return self._run()
-
-    async def _run(self) -> AsyncIterator[Delta]:
-        fast = _FastDecoder(self._request)
-        text_of = fast.text
-        sse = SSEDecoder()
-        try:
-            async for chunk in self._resp.iter_bytes():
-                for _name, data in sse.feed(chunk):
-                    text = text_of(data)
-                    if text:
-                        yield Delta(text)
-                        if self._closed:
-                            return
-            for _name, data in sse.finish(_done_tail):
-                text = text_of(data)
-                if text:
-                    yield Delta(text)
-                    if self._closed:
-                        return
-            if self._closed:
-                return
-            final = fast.dec.result()
-        except ProviderError:
-            await self.aclose()
-            raise
-        except Exception as exc:
-            if self._closed:
-                return
-            await self.aclose()
-            _raise_as_sdk_error(self._openai, exc, _http_request(self._resp))
-        await self.aclose()
-        yield final
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._resp.close()
-        finally:
-            await self._cm.__aexit__(None, None, None)
-            await settle_close()
-
-
-class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
-    def __aiter__(self) -> AsyncIterator[Delta]:
-        return self._run()
-
-    async def _run(self) -> AsyncIterator[Delta]:
-        dec = _decoder(self._request, sees_done=False)
-        try:
-            async for obj in self._stream:
-                text = dec.event(_to_dict(obj))
-                if text:
-                    yield Delta(text)
-                if self._closed:
-                    return
-        except Exception as exc:
-            if self._closed:
-                return
-            await self.aclose()
-            _raise_as_sdk_error(self._openai, exc, _stream_request(self._stream))
-        if self._closed:
-            return
-        await self.aclose()
-        yield dec.result()
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._stream.close()
-        await settle_close()
 
 
 # -- the provider ----------------------------------------------------------------------------
@@ -769,27 +553,40 @@ class OpenAIProvider(Provider):
     def open_stream(self, request: Request) -> DeltaStream:
         if self.is_async:
             return super().open_stream(request)
-        openai = _import_openai()
         endpoint = self._endpoint(request)
         raw = getattr(endpoint, "with_streaming_response", None) if self.fast else None
         if raw is not None:
             cm = raw.create(**request.kwargs)
             resp = cm.__enter__()  # raises the SDK's APIStatusError subclasses on non-2xx
-            return _FastStream(openai, cm, resp, request)
-        return _SdkStream(openai, endpoint.create(**request.kwargs), request)
+            exit_cm = partial(cm.__exit__, None, None, None)
+            return HTTPDeltaStream(resp, _decoder(request), _errors(), on_close=exit_cm)
+        stream = endpoint.create(**request.kwargs)
+        return HTTPDeltaStream(
+            stream,
+            _decoder(request, sees_done=False),
+            _errors(),
+            chunks=partial(sdk_objects, to_dict=_to_dict),
+            objects=True,
+        )
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
-        openai = _import_openai()
         endpoint = self._endpoint(request)
         raw = getattr(endpoint, "with_streaming_response", None) if self.fast else None
         if raw is not None:
             cm = raw.create(**request.kwargs)
             resp = await cm.__aenter__()
-            return _AsyncFastStream(openai, cm, resp, request)
+            exit_cm = partial(cm.__aexit__, None, None, None)
+            return AsyncHTTPDeltaStream(resp, _decoder(request), _errors(), on_close=exit_cm)
         stream = await endpoint.create(**request.kwargs)
-        return _AsyncSdkStream(openai, stream, request)
+        return AsyncHTTPDeltaStream(
+            stream,
+            _decoder(request, sees_done=False),
+            _errors(),
+            chunks=partial(asdk_objects, to_dict=_to_dict),
+            objects=True,
+        )
 
 
 def _is_async_client(client: Any) -> bool:
