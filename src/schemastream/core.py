@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from .contract import Delta, Mode, Request, Usage
+from .contract import Delta, Request, Usage
 from .errors import IncompleteOutputError, JsonStreamError, RefusalError, StreamValidationError
 from .events import FinalEvent, PartialEvent, PatchOp, RestartEvent, StreamEvent
 from .jsonstream import JsonStreamParser
@@ -33,8 +33,6 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     JsonStreamError,
     ValidationError,
 )
-
-_LENIENT_MODES = frozenset({Mode.JSON, Mode.MD_JSON})
 
 
 class StreamSession:
@@ -220,7 +218,7 @@ class StreamDriver:
         self._clock = clock
         self._session_args: dict[str, Any] = {
             "partials": True,
-            "lenient": request.mode in _LENIENT_MODES or bool(request.extra.get("lenient")),
+            "lenient": request.lenient,
             "granularity": granularity,
             "debounce": debounce,
             "max_items": max_items,

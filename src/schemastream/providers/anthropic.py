@@ -25,13 +25,18 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
 from .base import (
+    LENIENT,
+    STRICT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
@@ -97,32 +102,15 @@ def _convert_content(content: Any) -> Any:
     return blocks
 
 
-def _split_messages(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """OpenAI-style messages -> (system texts, Anthropic messages)."""
-    system: list[str] = []
-    out: list[dict[str, Any]] = []
-    for msg in messages:
-        role = msg.get("role", "user")
-        content = msg.get("content")
-        if role in ("system", "developer"):
-            text = text_of(content)
-            if text:
-                system.append(text)
-        elif role == "assistant":
-            out.append({"role": "assistant", "content": _convert_content(content)})
-        elif role == "tool":
-            out.append({"role": "user", "content": text_of(content)})
-        else:
-            out.append({"role": "user", "content": _convert_content(content)})
-    return system, out
-
-
-def _system_texts(system: Any) -> list[str]:
-    if not system:
-        return []
-    if isinstance(system, str):
-        return [system]
-    return [text_of(system)]
+def _message(msg: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-style (non-system) message -> an Anthropic message."""
+    role = msg.get("role", "user")
+    content = msg.get("content")
+    if role == "assistant":
+        return {"role": "assistant", "content": _convert_content(content)}
+    if role == "tool":
+        return {"role": "user", "content": text_of(content)}
+    return {"role": "user", "content": _convert_content(content)}
 
 
 def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -325,6 +313,9 @@ class AnthropicProvider(Provider):
     default_mode = Mode.TOOLS
     default_responses_mode = Mode.TOOLS
     supported_modes = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
+    capabilities = Capabilities(
+        modes={Mode.JSON_SCHEMA: STRICT, Mode.JSON: LENIENT, Mode.MD_JSON: LENIENT}
+    )
 
     def __init__(self, client: Any, mode: Mode | str | None = None) -> None:
         self.client = client
@@ -338,33 +329,17 @@ class AnthropicProvider(Provider):
             self.default_responses_mode = mode
 
     # -- sans-IO -------------------------------------------------------------------------------
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        mode = Mode(mode)
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
         if mode not in self.supported_modes:
             raise unsupported_mode(self.name, mode, self.supported_modes)
-        kw = dict(kwargs)
-        kw.pop("stream", None)
-        messages = kw.pop("messages", None)
-        input_ = kw.pop("input", None)
-        instructions = kw.pop("instructions", None)
-        if messages is None:
-            if input_ is None:
-                messages = []
-            elif isinstance(input_, str):
-                messages = [{"role": "user", "content": input_}]
-            else:
-                messages = list(input_)
-        system, conv = _split_messages(list(messages))
-        system = _system_texts(kw.pop("system", None)) + _system_texts(instructions) + system
-        max_tokens = kw.pop("max_tokens", None)
-        for alias in ("max_completion_tokens", "max_output_tokens"):
-            value = kw.pop(alias, None)
-            if max_tokens is None:
-                max_tokens = value
-        kw["max_tokens"] = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
-        if "stop" in kw:
-            stop = kw.pop("stop")
-            kw["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        kw = dict(call.extra)
+        if call.model is not None:
+            kw["model"] = call.model
+        system, messages = call.split()
+        conv = [_message(m) for m in messages]
+        kw["max_tokens"] = DEFAULT_MAX_TOKENS if call.max_tokens is None else call.max_tokens
+        if call.stop is not None:
+            kw["stop_sequences"] = call.stop
         self._move_unknown_to_extra_body(kw)
         if mode == Mode.TOOLS:
             kw["tools"] = [
@@ -420,7 +395,7 @@ class AnthropicProvider(Provider):
         what = "tool input" if request.mode == Mode.TOOLS else "JSON"
         messages.append({"role": "user", "content": reask_feedback(what, error)})
         kw["messages"] = messages
-        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+        return replace(request, kwargs=kw, extra=dict(request.extra))
 
     def _decoder(self, request: Request) -> _MessageDecoder:
         return _MessageDecoder(Mode(request.mode), request.extra.get("tool_name"))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
@@ -47,11 +48,15 @@ import jiter
 
 from ..errors import ConfigurationError, ProviderError
 from .base import (
+    LENIENT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
     Mode,
+    ModeCapabilities,
     Provider,
     Request,
     Shape,
@@ -124,23 +129,12 @@ def _parts(content: Any) -> list[Any]:
     return parts
 
 
-def _contents(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """OpenAI-style messages -> (system texts, Gemini contents)."""
-    system: list[str] = []
-    contents: list[dict[str, Any]] = []
-    for msg in messages:
-        if not isinstance(msg, dict) or "parts" in msg:  # already a Gemini Content
-            contents.append(msg)
-            continue
-        role = msg.get("role", "user")
-        if role in ("system", "developer"):
-            text = text_of(msg.get("content"))
-            if text:
-                system.append(text)
-            continue
-        gem_role = "model" if role in ("assistant", "model") else "user"
-        contents.append({"role": gem_role, "parts": _parts(msg.get("content"))})
-    return system, contents
+def _content(msg: Any) -> Any:
+    """An OpenAI-style (non-system) message -> a Gemini Content (one as it is)."""
+    if not isinstance(msg, dict) or "parts" in msg:  # already a Gemini Content
+        return msg
+    role = "model" if msg.get("role", "user") in ("assistant", "model") else "user"
+    return {"role": role, "parts": _parts(msg.get("content"))}
 
 
 def _config_dict(config: Any) -> dict[str, Any]:
@@ -418,6 +412,15 @@ class GenAIProvider(Provider):
     default_mode = Mode.JSON
     default_responses_mode = Mode.JSON
     supported_modes = frozenset({Mode.JSON, Mode.MD_JSON, Mode.TOOLS})
+    capabilities = Capabilities(
+        modes={
+            # response_json_schema holds the model to the schema; parsed leniently as before
+            Mode.JSON: ModeCapabilities(lenient=True, constrained=True),
+            Mode.MD_JSON: LENIENT,
+            # function-call args arrive whole, in one frame
+            Mode.TOOLS: ModeCapabilities(incremental=False),
+        }
+    )
 
     def __init__(
         self,
@@ -450,44 +453,22 @@ class GenAIProvider(Provider):
         return self.client._api_client
 
     # -- sans-IO -------------------------------------------------------------------------------
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        mode = Mode(mode)
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
         self._check_mode(mode)
-        kw = dict(kwargs)
-        kw.pop("stream", None)
-        model = kw.pop("model", None)
+        model = call.model
         if not model:
             raise ConfigurationError("genai: model=... is required (e.g. 'gemini-2.5-flash')")
-        messages = kw.pop("messages", None)
-        contents = kw.pop("contents", None)
-        input_ = kw.pop("input", None)
-        instructions = kw.pop("instructions", None)
-        if messages is None:
-            if contents is not None:
-                messages = [contents] if isinstance(contents, (str, dict)) else list(contents)
-                messages = [
-                    {"role": "user", "content": m} if isinstance(m, str) else m for m in messages
-                ]
-            elif isinstance(input_, str):
-                messages = [{"role": "user", "content": input_}]
-            else:
-                messages = list(input_ or [])
-        system, conv = _contents(list(messages))
+        kw = dict(call.extra)
+        system, messages = call.split()
+        conv = [_content(m) for m in messages]
         config = _config_dict(kw.pop("config", None))
         sys_given = config.pop("system_instruction", None)
-        system = ([text_of(sys_given)] if sys_given else []) + system
-        if instructions:
-            system.insert(0, str(instructions))
-        max_tokens = None
-        for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
-            value = kw.pop(key, None)
-            if max_tokens is None:
-                max_tokens = value
-        if max_tokens is not None:
-            config["max_output_tokens"] = max_tokens
-        if "stop" in kw:
-            stop = kw.pop("stop")
-            config["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        if sys_given:  # after instructions=, before the system messages
+            system.insert(len(call.system), text_of(sys_given))
+        if call.max_tokens is not None:
+            config["max_output_tokens"] = call.max_tokens
+        if call.stop is not None:
+            config["stop_sequences"] = call.stop
         config.update(kw)  # temperature, top_p, seed ... (GenerateContentConfig fields)
         if mode == Mode.JSON:
             config["response_mime_type"] = "application/json"
@@ -527,7 +508,7 @@ class GenAIProvider(Provider):
         what = "function arguments" if request.mode == Mode.TOOLS else "JSON"
         contents.append({"role": "user", "parts": [{"text": reask_feedback(what, error)}]})
         kw["contents"] = contents
-        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+        return replace(request, kwargs=kw, extra=dict(request.extra))
 
     def _decoder(self, request: Request) -> _GeminiDecoder:
         config = request.kwargs.get("config") or {}

@@ -21,7 +21,9 @@ shape raise :class:`~schemastream.errors.ProviderError`.
 
 from __future__ import annotations
 
+import copy
 import inspect
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -29,7 +31,11 @@ import jiter
 
 from ..errors import ConfigurationError, ProviderError
 from .base import (
+    LENIENT,
+    STRICT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
@@ -52,7 +58,7 @@ from .http import (
     sdk_objects,
 )
 
-__all__ = ["OpenAIProvider", "client_from_env"]
+__all__ = ["OpenAIProvider", "client_from_env", "to_openai_strict"]
 
 CHAT_MODES = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
 RESPONSES_MODES = frozenset({Mode.RESPONSES_JSON_SCHEMA, Mode.RESPONSES_TOOLS})
@@ -69,6 +75,82 @@ _INCOMPLETE: dict[str, FinishReason] = {
     "max_output_tokens": "length",
     "content_filter": "content_filter",
 }
+
+
+# -- the strict-schema subset ---------------------------------------------------------------
+
+# Keywords OpenAI's strict structured outputs reject; their meaning moves into the
+# description so the model still sees the limit (we enforce it ourselves while streaming).
+_STRICT_UNSUPPORTED = ("minLength", "maxLength", "default", "discriminator", "examples")
+
+
+def to_openai_strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite a JSON schema into OpenAI's strict subset.
+
+    Every object gets ``additionalProperties: false`` and lists all its properties as
+    required; a property that was optional becomes nullable through ``anyOf``; ``oneOf``
+    becomes ``anyOf``; ``const`` becomes a one-value ``enum``; ``$ref`` loses siblings.
+    """
+    out = copy.deepcopy(schema)
+    _strict_node(out)
+    return out
+
+
+def _strict_node(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _strict_node(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if "$ref" in node:
+        ref = node["$ref"]
+        node.clear()
+        node["$ref"] = ref
+        return
+    notes = []
+    for key in _STRICT_UNSUPPORTED:
+        if key in node:
+            value = node.pop(key)
+            if key == "maxLength":
+                notes.append(f"at most {value} characters")
+            elif key == "minLength":
+                notes.append(f"at least {value} characters")
+    if notes:
+        desc = node.get("description")
+        node["description"] = (desc + " " if desc else "") + "(" + ", ".join(notes) + ")"
+    if "oneOf" in node:
+        node["anyOf"] = node.pop("oneOf")
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    if node.get("type") == "object" or "properties" in node:
+        props: dict[str, Any] = node.setdefault("properties", {})
+        required = set(node.get("required", []))
+        for name, sub in list(props.items()):
+            _strict_node(sub)
+            if name not in required:
+                props[name] = _nullable(sub)
+        node["required"] = list(props)
+        node["additionalProperties"] = False
+        node.setdefault("type", "object")
+    for key in ("items", "anyOf", "allOf", "prefixItems"):
+        if key in node:
+            _strict_node(node[key])
+    for key in ("$defs", "definitions"):
+        for sub in node.get(key, {}).values():
+            _strict_node(sub)
+    if isinstance(node.get("additionalProperties"), dict):
+        # dict[str, T]: strict mode has no open maps; keep it as an object with no keys
+        node["additionalProperties"] = False
+
+
+def _nullable(sub: dict[str, Any]) -> dict[str, Any]:
+    options = sub.get("anyOf")
+    if isinstance(options, list):
+        if not any(o.get("type") == "null" for o in options if isinstance(o, dict)):
+            options.append({"type": "null"})
+        return sub
+    return {"anyOf": [sub, {"type": "null"}]}
 
 
 def _import_openai() -> Any:
@@ -388,21 +470,6 @@ def _to_dict(obj: Any) -> Any:
 # -- the provider ----------------------------------------------------------------------------
 
 
-def _messages_from(kw: dict[str, Any]) -> list[Any]:
-    """Chat messages from ``messages`` / ``input`` / ``instructions`` (Responses-style)."""
-    messages = list(kw.pop("messages", None) or [])
-    instructions = kw.pop("instructions", None)
-    inp = kw.pop("input", None)
-    if inp is not None:
-        if isinstance(inp, str):
-            messages.append({"role": "user", "content": inp})
-        else:
-            messages.extend(inp)
-    if instructions:
-        messages.insert(0, {"role": "system", "content": instructions})
-    return messages
-
-
 def _with_system(messages: list[Any], text: str) -> list[Any]:
     """Add ``text`` to the leading system message (or insert one)."""
     if (
@@ -417,6 +484,16 @@ def _with_system(messages: list[Any], text: str) -> list[Any]:
     return [{"role": "system", "content": text}, *messages]
 
 
+def _common(call: Call) -> dict[str, Any]:
+    """The kwargs both endpoints pass on as given: ``model``, ``stop``, the rest."""
+    kw = dict(call.extra)
+    if call.model is not None:
+        kw["model"] = call.model
+    if call.stop is not None:
+        kw["stop"] = call.stop
+    return kw
+
+
 class OpenAIProvider(Provider):
     """``OpenAIProvider(openai.OpenAI() | openai.AsyncOpenAI(), mode=None, fast=True)``."""
 
@@ -424,6 +501,17 @@ class OpenAIProvider(Provider):
     default_mode = Mode.TOOLS
     default_responses_mode = Mode.RESPONSES_JSON_SCHEMA
     supported_modes = CHAT_MODES | RESPONSES_MODES
+    capabilities = Capabilities(
+        strict_schema=to_openai_strict,
+        modes={
+            Mode.TOOLS: STRICT,
+            Mode.JSON_SCHEMA: STRICT,
+            Mode.RESPONSES_TOOLS: STRICT,
+            Mode.RESPONSES_JSON_SCHEMA: STRICT,
+            Mode.JSON: LENIENT,
+            Mode.MD_JSON: LENIENT,
+        },
+    )
 
     def __init__(self, client: Any, mode: Mode | str | None = None, *, fast: bool = True) -> None:
         self.client = client
@@ -438,21 +526,28 @@ class OpenAIProvider(Provider):
         self.mode = mode
 
     # -- sans-IO ---------------------------------------------------------------------------
-    def build_request(self, spec: Any, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        mode = Mode(mode)
+    def request_for(self, spec: Any, mode: Mode, call: Call) -> Request:
         if mode in RESPONSES_MODES:
-            return self._responses_request(spec, mode, kwargs)
+            return self._responses_request(spec, mode, call)
         if mode not in CHAT_MODES:
             raise ConfigurationError(f"openai: unsupported mode {mode.value!r}")
-        kw = dict(kwargs)
-        messages = _messages_from(kw)
-        if "max_output_tokens" in kw:
-            kw.setdefault("max_tokens", kw.pop("max_output_tokens"))
+        kw = _common(call)
+        messages = list(call.messages)
+        if call.system:
+            messages.insert(0, {"role": "system", "content": "\n\n".join(call.system)})
+        if call.max_tokens is not None:
+            # max_completion_tokens as given (reasoning models reject max_tokens)
+            key = (
+                "max_completion_tokens"
+                if call.max_tokens_key == "max_completion_tokens"
+                else "max_tokens"
+            )
+            kw[key] = call.max_tokens
         if mode == Mode.TOOLS:
             fn: dict[str, Any] = {
                 "name": spec.name,
                 "description": spec.description,
-                "parameters": spec.strict_json_schema,
+                "parameters": spec.schema_in(to_openai_strict),
                 "strict": True,
             }
             kw["tools"] = [{"type": "function", "function": fn}]
@@ -465,7 +560,7 @@ class OpenAIProvider(Provider):
                 "json_schema": {
                     "name": spec.name,
                     "description": spec.description,
-                    "schema": spec.strict_json_schema,
+                    "schema": spec.schema_in(to_openai_strict),
                     "strict": True,
                 },
             }
@@ -481,28 +576,23 @@ class OpenAIProvider(Provider):
         kw["stream_options"] = opts
         return Request(kind="chat", kwargs=kw, mode=mode)
 
-    def _responses_request(self, spec: Any, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        kw = dict(kwargs)
-        messages = kw.pop("messages", None)
-        if messages is not None:
-            inp = kw.pop("input", None)
-            items = list(messages)
-            if isinstance(inp, str):
-                items.append({"role": "user", "content": inp})
-            elif inp:
-                items.extend(inp)
-            kw["input"] = items
-        if "max_tokens" in kw:
-            kw.setdefault("max_output_tokens", kw.pop("max_tokens"))
-        if "max_completion_tokens" in kw:
-            kw.setdefault("max_output_tokens", kw.pop("max_completion_tokens"))
+    def _responses_request(self, spec: Any, mode: Mode, call: Call) -> Request:
+        kw = _common(call)
+        if call.input_text is not None and not call.has_messages:
+            kw["input"] = call.input_text  # one string: as given
+        elif call.messages or call.has_messages:
+            kw["input"] = list(call.messages)
+        if call.system:
+            kw["instructions"] = "\n\n".join(call.system)
+        if call.max_tokens is not None:
+            kw["max_output_tokens"] = call.max_tokens
         if mode == Mode.RESPONSES_JSON_SCHEMA:
             text = dict(kw.get("text") or {})
             text["format"] = {
                 "type": "json_schema",
                 "name": spec.name,
                 "description": spec.description,
-                "schema": spec.strict_json_schema,
+                "schema": spec.schema_in(to_openai_strict),
                 "strict": True,
             }
             kw["text"] = text
@@ -512,7 +602,7 @@ class OpenAIProvider(Provider):
                     "type": "function",
                     "name": spec.name,
                     "description": spec.description,
-                    "parameters": spec.strict_json_schema,
+                    "parameters": spec.schema_in(to_openai_strict),
                     "strict": True,
                 }
             ]
@@ -542,7 +632,7 @@ class OpenAIProvider(Provider):
             elif inp:
                 items = list(inp)
             kw["input"] = [*items, *turn]
-        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+        return replace(request, kwargs=kw, extra=dict(request.extra))
 
     # -- IO --------------------------------------------------------------------------------
     def _endpoint(self, request: Request) -> Any:
