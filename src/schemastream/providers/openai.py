@@ -9,7 +9,8 @@ retries, and raises its own ``APIStatusError`` subclasses on non-2xx -- and this
 the SSE bytes itself, decoding each event's data with :func:`jiter.from_json`; no SDK
 pydantic object is built per token. Fallback (``OpenAIProvider(client, fast=False)``, or when
 the endpoint has no ``with_streaming_response``): plain ``create(stream=True)`` iterating the
-SDK's chunk / event objects. Both feed the same decoders, so they yield the same deltas.
+SDK's chunk / event objects. Both feed the same decoders through the one HTTP shell
+(:mod:`.http`), so they yield the same deltas.
 
 Wire errors: a mid-stream ``{"error": ...}`` event, ``error`` / ``response.failed`` events
 raise :class:`openai.APIError`; a dropped connection raises :class:`openai.APIConnectionError`
@@ -21,6 +22,7 @@ shape raise :class:`~schemastream.errors.ProviderError`.
 
 from __future__ import annotations
 
+import abc
 import copy
 import inspect
 from dataclasses import replace
@@ -250,11 +252,13 @@ class _OpenAIDecoder(SSEJsonDecoder):
     def end(self) -> list[Delta]:
         return [self.result()]
 
+    @abc.abstractmethod
     def text(self, d: Any) -> str | None:
-        raise NotImplementedError
+        """One decoded event's new document text (or None)."""
 
+    @abc.abstractmethod
     def result(self) -> Delta:
-        raise NotImplementedError
+        """The last delta once the body ended, or a ``ProviderError`` if it ended early."""
 
 
 class _ChatDecoder(_OpenAIDecoder):
