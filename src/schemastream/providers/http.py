@@ -211,15 +211,14 @@ class HTTPDeltaStream(_Shell, DeltaStream):
                     if err is exc:
                         raise
                     raise err from exc
-                if decoder.resume is None or self._reopen is None:
+                reopen = None if decoder.resume is None else self._reopen
+                if reopen is None:
                     self.close()  # the body is read: close before the last deltas go out
-                    yield from last
-                    return
                 yield from last
-                if self._closed:
+                if reopen is None or self._closed:
                     return
                 self._close_response()
-                self._response = self._reopen(decoder.resume)
+                self._response = reopen(decoder.resume)
         finally:
             self.close()
 
@@ -272,17 +271,15 @@ class AsyncHTTPDeltaStream(_Shell, AsyncDeltaStream):
                     if err is exc:
                         raise
                     raise err from exc
-                if decoder.resume is None or self._reopen is None:
+                reopen = None if decoder.resume is None else self._reopen
+                if reopen is None:
                     await self.aclose()  # the body is read: close before the last deltas go out
-                    for delta in last:
-                        yield delta
-                    return
                 for delta in last:
                     yield delta
-                if self._closed:
+                if reopen is None or self._closed:
                     return
                 await self._close_response()
-                self._response = await _maybe_await(self._reopen(decoder.resume))
+                self._response = await _maybe_await(reopen(decoder.resume))
         finally:
             await self.aclose()
 
