@@ -7,7 +7,6 @@ and read their wire format (see :mod:`schemastream.providers.base`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar, get_origin
 
@@ -15,6 +14,7 @@ from .core import Granularity, StreamDriver
 from .errors import ConfigurationError
 from .events import ItemEvent
 from .jsonstream import MAX_DEPTH
+from .providers import registry
 from .providers.base import Mode, Provider
 from .schema import ResponseSpec
 from .stream import AsyncStream, Stream
@@ -72,9 +72,7 @@ class _Base:
         kwargs.pop("stream", None)
         if self.default_model and not kwargs.get("model"):
             kwargs["model"] = self.default_model
-        if options.get("max_items") is not None and getattr(
-            self.provider, "accepts_max_items", False
-        ):
+        if options.get("max_items") is not None and self.provider.capabilities.max_items:
             kwargs["max_items"] = options["max_items"]  # e.g. the local grammar can enforce it
         spec = ResponseSpec.from_type(response_model)
         request = self.provider.build_request(spec, mode, kwargs)
@@ -165,7 +163,7 @@ class Client(_Base):
         instrument: bool = False,
     ) -> None:
         super().__init__(provider, mode=mode, model=model, instrument=instrument)
-        if provider.is_async and not getattr(provider, "supports_sync", False):
+        if not provider.supports_sync:
             raise TypeError("this SDK client is async: use schemastream.AsyncClient")
         self.responses = _Responses(self)
         self.chat = _Chat(_Completions(self))
@@ -244,7 +242,7 @@ class AsyncClient(_Base):
         instrument: bool = False,
     ) -> None:
         super().__init__(provider, mode=mode, model=model, instrument=instrument)
-        if not provider.is_async and not getattr(provider, "supports_async", False):
+        if not provider.supports_async:
             raise TypeError("this SDK client is sync: use schemastream.Client")
         self.responses = _AsyncResponses(self)
         self.chat = _Chat(_AsyncCompletions(self))
@@ -298,30 +296,8 @@ def from_genai(
     return _wrap(GenAIProvider(client, mode=m, use_async=use_async), m, instrument=instrument)
 
 
-# name -> (base_url env, default base url, api key env, default key, default mode)
-_OPENAI_COMPATIBLE: dict[
-    str, tuple[str | None, str | None, str | None, str | None, Mode | None]
-] = {
-    "openai": (None, None, None, None, None),
-    "ollama": ("OLLAMA_BASE_URL", "http://localhost:11434/v1", None, "ollama", Mode.JSON_SCHEMA),
-    "vllm": ("VLLM_BASE_URL", "http://localhost:8000/v1", "VLLM_API_KEY", "vllm", Mode.JSON_SCHEMA),
-    "llamacpp": (
-        "LLAMACPP_BASE_URL",
-        "http://localhost:8080/v1",
-        None,
-        "llamacpp",
-        Mode.JSON_SCHEMA,
-    ),
-    "groq": ("GROQ_BASE_URL", "https://api.groq.com/openai/v1", "GROQ_API_KEY", None, Mode.TOOLS),
-    "openrouter": (
-        "OPENROUTER_BASE_URL",
-        "https://openrouter.ai/api/v1",
-        "OPENROUTER_API_KEY",
-        None,
-        Mode.TOOLS,
-    ),
-}
-PROVIDERS = (*_OPENAI_COMPATIBLE, "anthropic", "google", "local")
+#: The provider names ``from_provider`` knows (see :mod:`schemastream.providers.registry`).
+PROVIDERS = registry.PROVIDERS
 
 
 def from_provider(
@@ -345,50 +321,15 @@ def from_provider(
 def _from_provider(
     name: str, *, async_client: bool = False, mode: Mode | str | None = None, **kwargs: Any
 ) -> Any:
-    """See :func:`from_provider`."""
+    """See :func:`from_provider`: the registry's entry builds the provider."""
     provider_name, _, model = name.partition("/")
-    provider_name = provider_name.lower()
-    m = Mode(mode) if mode else None
-    if provider_name == "local":
-        from .providers.local import LocalProvider
-
-        if model:
-            kwargs.setdefault("model_path", model)
-        local = LocalProvider(**kwargs)
-        return AsyncClient(local, mode=m) if async_client else Client(local, mode=m)
-    if not model:
+    entry = registry.lookup(provider_name)
+    if entry.needs_model and not model:
         raise ConfigurationError(f"name a model: {provider_name}/<model>, e.g. openai/gpt-4o-mini")
-    if provider_name in _OPENAI_COMPATIBLE:
-        from .providers import openai as openai_provider
-
-        url_env, url_default, key_env, key_default, default_mode = _OPENAI_COMPATIBLE[provider_name]
-        client_kwargs: dict[str, Any] = dict(kwargs)
-        if url_env is not None:
-            client_kwargs.setdefault("base_url", os.environ.get(url_env, url_default))
-            key = os.environ.get(key_env) if key_env else None
-            key = key or key_default
-            if key is None:
-                raise ConfigurationError(f"set {key_env} to use {provider_name}")
-            client_kwargs.setdefault("api_key", key)
-        sdk = openai_provider.client_from_env(use_async=async_client, **client_kwargs)
-        return _named(from_openai(sdk, mode=m or default_mode), model)
-    if provider_name == "anthropic":
-        from .providers import anthropic as anthropic_provider
-
-        return _named(
-            from_anthropic(
-                anthropic_provider.client_from_env(use_async=async_client, **kwargs), mode=m
-            ),
-            model,
-        )
-    if provider_name in ("google", "gemini", "genai"):
-        from .providers import genai as genai_provider
-
-        sdk = genai_provider.client_from_env(use_async=async_client, **kwargs)
-        return _named(from_genai(sdk, mode=m), model)
-    raise ConfigurationError(
-        f"unknown provider {provider_name!r}; known: {', '.join(PROVIDERS)} (e.g. 'openai/gpt-4o-mini')"
-    )
+    m = Mode(mode) if mode else entry.default_mode
+    provider = entry.build(model, async_client=async_client, mode=m, **kwargs)
+    client = AsyncClient(provider, mode=m) if async_client else Client(provider, mode=m)
+    return _named(client, model) if entry.names_model else client
 
 
 def _named(client: Any, model: str) -> Any:

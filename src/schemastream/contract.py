@@ -82,6 +82,9 @@ class Request:
     kwargs: dict[str, Any]
     mode: Mode
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the answer may come wrapped in prose or a fence: parse it leniently (the provider's
+    #: capabilities for the mode say so; a re-ask keeps it)
+    lenient: bool = False
 
 
 class DeltaStream(abc.ABC):

@@ -47,8 +47,6 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     ValidationError,
 )
 
-_LENIENT_MODES = frozenset({Mode.JSON, Mode.MD_JSON})
-
 
 class StreamSession:
     """One model response: feed text, get events; ``finish()`` validates the whole."""
@@ -237,7 +235,7 @@ class StreamDriver:
         self._clock = clock
         self._session_args: dict[str, Any] = {
             "partials": True,
-            "lenient": request.mode in _LENIENT_MODES or bool(request.extra.get("lenient")),
+            "lenient": request.lenient,
             "granularity": granularity,
             "debounce": debounce,
             "max_items": max_items,

@@ -34,7 +34,7 @@ from schemastream.providers.anthropic import _MessageDecoder
 from schemastream.providers.base import Delta, FinishReason, Mode, Request, Usage
 from schemastream.providers.genai import _GeminiDecoder
 from schemastream.providers.local import LocalAsyncDeltaStream, LocalDeltaStream, LocalProvider
-from schemastream.providers.openai import OpenAIProvider, _FastDecoder
+from schemastream.providers.openai import OpenAIProvider, _decoder
 from schemastream.schema import ResponseSpec
 from tests.replay import anthropic_server as A
 from tests.replay import gemini_server as G
@@ -197,10 +197,8 @@ def openai_fast(mode: Mode, kind_: str, named: list[tuple[str | None, Any]]) -> 
     request = Request(kind=kind_, kwargs={"stream_options": {"include_usage": True}}, mode=mode)
 
     def decode(events: list[Any]) -> list[Delta]:
-        fast = _FastDecoder(request)
-        body = encode(named, events)
-        deltas = [Delta(t) for t in fast.texts([body])]
-        return [*deltas, fast.dec.result()]
+        decoder = _decoder(request)
+        return [*decoder.feed(encode(named, events)), *decoder.finish()]
 
     return decode
 
@@ -289,8 +287,8 @@ def test_gemini(case: str, data: st.DataObject) -> None:
     def decode(events: list[Any]) -> list[Delta]:
         decoder = _GeminiDecoder(mode, "Response", continue_enabled=True)
         deltas = decoder.feed(encode(named, events))
-        rest, token = decoder.end_hop()
-        assert token is None
+        rest = decoder.finish()
+        assert decoder.resume is None
         return [*deltas, *rest]
 
     check_mutation(decode, [e for _, e in named], data, document="args")

@@ -486,9 +486,15 @@ async def test_async_close_hangs_up_at_once(
 # -- SSE framing -----------------------------------------------------------------------------
 
 
-def test_sse_framing_edge_cases() -> None:
-    from schemastream.providers.openai import _sse_data
+def _sse_data(chunks: list[bytes]) -> list[bytes]:
+    """Each SSE event's ``data`` as the OpenAI decoder reads the body (``[DONE]`` tail rule)."""
+    from schemastream.providers._sse import iter_sse
+    from schemastream.providers.openai import _done_tail
 
+    return [data for _event, data in iter_sse(chunks, _done_tail)]
+
+
+def test_sse_framing_edge_cases() -> None:
     raw = (
         b": keep-alive comment\n\n"
         b'event: x\ndata: {"a":1}\n\n'

@@ -14,6 +14,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+# message content -> text: one reading for every provider
+from ..providers.call import text_of as message_text
+
 #: The worked example's topic (and a second one when the request is about bakeries).
 EXAMPLE_TOPIC = "a neighborhood bakery"
 
@@ -362,23 +365,6 @@ def example_request(topic: str, n_items: int | None, noun: str = "items") -> str
     if n_items is not None:
         return f"Give {n_items} {noun} for {topic}."
     return f"Describe {topic}."
-
-
-def message_text(content: Any) -> str:
-    """Text of an OpenAI-style message content (a string or a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        parts = []
-        for part in content:
-            if isinstance(part, dict):
-                parts.append(str(part.get("text") or part.get("content") or ""))
-            else:
-                parts.append(str(part))
-        return "\n".join(p for p in parts if p)
-    return str(content)
 
 
 def split_messages(messages: Sequence[dict[str, Any]]) -> tuple[str, str]:

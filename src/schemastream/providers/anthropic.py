@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
-from ._sse import SSEDecoder, SSEEvent
 from .base import (
+    LENIENT,
+    STRICT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
@@ -40,17 +44,15 @@ from .base import (
     Provider,
     Request,
     Shape,
+    SSEJsonDecoder,
     Usage,
-    connection_lost_type,
+    WireError,
     import_sdk,
-    is_timeout,
-    is_transport_error,
     reask_feedback,
-    settle_close,
-    shutdown_connection,
     text_of,
     unsupported_mode,
 )
+from .http import AsyncHTTPDeltaStream, ErrorMap, HTTPDeltaStream, sdk_lost
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
@@ -100,32 +102,15 @@ def _convert_content(content: Any) -> Any:
     return blocks
 
 
-def _split_messages(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """OpenAI-style messages -> (system texts, Anthropic messages)."""
-    system: list[str] = []
-    out: list[dict[str, Any]] = []
-    for msg in messages:
-        role = msg.get("role", "user")
-        content = msg.get("content")
-        if role in ("system", "developer"):
-            text = text_of(content)
-            if text:
-                system.append(text)
-        elif role == "assistant":
-            out.append({"role": "assistant", "content": _convert_content(content)})
-        elif role == "tool":
-            out.append({"role": "user", "content": text_of(content)})
-        else:
-            out.append({"role": "user", "content": _convert_content(content)})
-    return system, out
-
-
-def _system_texts(system: Any) -> list[str]:
-    if not system:
-        return []
-    if isinstance(system, str):
-        return [system]
-    return [text_of(system)]
+def _message(msg: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-style (non-system) message -> an Anthropic message."""
+    role = msg.get("role", "user")
+    content = msg.get("content")
+    if role == "assistant":
+        return {"role": "assistant", "content": _convert_content(content)}
+    if role == "tool":
+        return {"role": "user", "content": text_of(content)}
+    return {"role": "user", "content": _convert_content(content)}
 
 
 def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -142,13 +127,6 @@ def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- stream decoding (sans-IO) -----------------------------------------------------------------
-
-
-class _ErrorEvent(Exception):
-    def __init__(self, body: Any, raw: bytes) -> None:
-        super().__init__(str(body))
-        self.body = body
-        self.raw = raw
 
 
 # What the decoder reads of each event, and the JSON kind it expects (see ``Shape``).
@@ -171,54 +149,45 @@ _SHAPES: dict[str, Shape] = {
 }
 
 
-class _MessageDecoder:
+class _MessageDecoder(SSEJsonDecoder):
     """Anthropic stream events -> :class:`Delta` values."""
 
     def __init__(self, mode: Mode, tool_name: str | None) -> None:
+        super().__init__()
         self.mode = mode
         self.tool_name = tool_name
-        self.sse = SSEDecoder()
         self.block: int | None = None  # index of the content block that carries the document
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.stop_reason: str | None = None
         self.stop_details: Any = None
-        self.stopped = False
 
-    def feed(self, chunk: bytes) -> list[Delta]:
-        return self._events(self.sse.feed(chunk))
-
-    def finish(self) -> list[Delta]:
-        out = self._events(self.sse.finish())
+    def end(self) -> list[Delta]:
         if not self.stopped:
             raise ProviderError(
                 "anthropic: the stream ended before message_stop "
                 f"(stop_reason={self.stop_reason!r}); the response is incomplete"
             )
-        return out
+        return []
 
-    def _events(self, events: list[SSEEvent]) -> list[Delta]:
-        out: list[Delta] = []
-        for event, data in events:
-            if event == "ping" or not data or self.stopped:
-                continue
-            try:
-                payload = jiter.from_json(data)
-            except ValueError as exc:
-                if event == "error":
-                    raise _ErrorEvent(data.decode("utf-8", "replace"), data) from exc
-                raise ProviderError(f"anthropic: bad event data for {event!r}: {exc}") from exc
-            _EVENT.check(payload, "anthropic", event or "stream")
-            kind = event or payload.get("type")
-            if kind == "error" or payload.get("type") == "error":
-                raise _ErrorEvent(payload, data)
-            shape = _SHAPES.get(kind)  # type: ignore[arg-type]
-            if shape is not None:
-                shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
-            delta = self._event(kind, payload)
-            if delta is not None:
-                out.append(delta)
-        return out
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        if name == "ping" or not data or self.stopped:
+            return []
+        try:
+            payload = jiter.from_json(data)
+        except ValueError as exc:
+            if name == "error":
+                raise _error_event(data.decode("utf-8", "replace")) from exc
+            raise ProviderError(f"anthropic: bad event data for {name!r}: {exc}") from exc
+        _EVENT.check(payload, "anthropic", name or "stream")
+        kind = name or payload.get("type")
+        if kind == "error" or payload.get("type") == "error":
+            raise _error_event(payload)
+        shape = _SHAPES.get(kind)  # type: ignore[arg-type]
+        if shape is not None:
+            shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
+        delta = self._event(kind, payload)
+        return [] if delta is None else [delta]
 
     def _event(self, kind: Any, p: dict[str, Any]) -> Delta | None:
         if kind == "content_block_delta":
@@ -289,102 +258,40 @@ class _MessageDecoder:
         return Delta(finish_reason=reason, refusal=refusal, usage=usage)
 
 
-def _anthropic_lost(exc: BaseException, http_response: Any) -> BaseException:
-    """``anthropic.APIConnectionError`` (``APITimeoutError`` for a read timeout) that is also a
-    :class:`ProviderError` (what Anthropic users catch, and what the other providers raise for
-    a connection lost mid-stream)."""
-    message = f"anthropic: the connection was lost mid-stream: {exc}"
+def _error_event(body: Any) -> WireError:
+    return WireError(f"anthropic: error event in the stream: {body}", body)
+
+
+def _status_error(client: Any) -> Callable[[WireError, Any], BaseException]:
+    """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
+
+    def wire(err: WireError, response: Any) -> BaseException:
+        make = getattr(client, "_make_status_error", None)
+        http = getattr(response, "http_response", None)
+        if make is not None and http is not None:
+            try:
+                exc = make(f"{err.body}", body=err.body, response=http)
+            except Exception:  # pragma: no cover - SDK internals changed
+                exc = None
+            if isinstance(exc, BaseException):
+                return exc
+        return err
+
+    return wire
+
+
+def _errors(client: Any) -> ErrorMap:
     try:
         import anthropic
-
-        if is_timeout(exc):  # the SDK's own class for it, as the openai provider raises
-            return connection_lost_type(anthropic.APITimeoutError)(request=http_response.request)
-        cls = connection_lost_type(anthropic.APIConnectionError)
-        return cls(message=message, request=http_response.request)
-    except Exception:  # pragma: no cover - SDK changed
-        return ProviderError(message)
-
-
-def _raise_error_event(client: Any, err: _ErrorEvent, http_response: Any) -> None:
-    """An ``event: error`` -> the SDK's own ``APIStatusError`` (as its stream raises it)."""
-    make = getattr(client, "_make_status_error", None)
-    if make is not None and http_response is not None:
-        try:
-            exc = make(f"{err.body}", body=err.body, response=http_response)
-        except Exception:  # pragma: no cover - SDK internals changed
-            exc = None
-        if isinstance(exc, BaseException):
-            raise exc from None
-    raise ProviderError(f"anthropic: error event in the stream: {err.body}")
-
-
-# -- IO shells -----------------------------------------------------------------------------------
-
-
-class _Shell:
-    """State of an open stream (sync or async)."""
-
-    def __init__(self, client: Any, response: Any, decoder: _MessageDecoder) -> None:
-        self._client = client
-        self._response = response  # anthropic APIResponse (streamed)
-        self._decoder = decoder
-        self._closed = False
-
-
-class _AnthropicDeltaStream(_Shell, DeltaStream):
-    def __iter__(self) -> Iterator[Delta]:
-        http = self._response.http_response
-        try:
-            try:
-                for chunk in http.iter_bytes():
-                    yield from self._decoder.feed(chunk)
-                    if self._decoder.stopped:
-                        break
-                if not self._closed:
-                    yield from self._decoder.finish()
-            except _ErrorEvent as err:
-                _raise_error_event(self._client, err, http)
-            except Exception as exc:
-                if self._closed or not is_transport_error(exc):
-                    raise
-                raise _anthropic_lost(exc, http) from exc
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            shutdown_connection(self._response)
-            self._response.close()
-
-
-class _AsyncAnthropicDeltaStream(_Shell, AsyncDeltaStream):
-    async def __aiter__(self) -> AsyncIterator[Delta]:
-        http = self._response.http_response
-        try:
-            try:
-                async for chunk in http.aiter_bytes():
-                    for delta in self._decoder.feed(chunk):
-                        yield delta
-                    if self._decoder.stopped:
-                        break
-                if not self._closed:
-                    for delta in self._decoder.finish():
-                        yield delta
-            except _ErrorEvent as err:
-                _raise_error_event(self._client, err, http)
-            except Exception as exc:
-                if self._closed or not is_transport_error(exc):
-                    raise
-                raise _anthropic_lost(exc, http) from exc
-        finally:
-            await self.aclose()
-
-    async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await self._response.close()
-            await settle_close()
+    except ImportError:  # pragma: no cover - the client came from somewhere
+        return ErrorMap("anthropic", wire=_status_error(client))
+    lost = sdk_lost(
+        "anthropic",
+        anthropic.APIConnectionError,
+        anthropic.APITimeoutError,
+        lambda response: response.http_response.request,
+    )
+    return ErrorMap("anthropic", lost=lost, wire=_status_error(client))
 
 
 def _is_async_client(client: Any) -> bool:
@@ -406,6 +313,9 @@ class AnthropicProvider(Provider):
     default_mode = Mode.TOOLS
     default_responses_mode = Mode.TOOLS
     supported_modes = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
+    capabilities = Capabilities(
+        modes={Mode.JSON_SCHEMA: STRICT, Mode.JSON: LENIENT, Mode.MD_JSON: LENIENT}
+    )
 
     def __init__(self, client: Any, mode: Mode | str | None = None) -> None:
         self.client = client
@@ -419,33 +329,17 @@ class AnthropicProvider(Provider):
             self.default_responses_mode = mode
 
     # -- sans-IO -------------------------------------------------------------------------------
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        mode = Mode(mode)
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
         if mode not in self.supported_modes:
             raise unsupported_mode(self.name, mode, self.supported_modes)
-        kw = dict(kwargs)
-        kw.pop("stream", None)
-        messages = kw.pop("messages", None)
-        input_ = kw.pop("input", None)
-        instructions = kw.pop("instructions", None)
-        if messages is None:
-            if input_ is None:
-                messages = []
-            elif isinstance(input_, str):
-                messages = [{"role": "user", "content": input_}]
-            else:
-                messages = list(input_)
-        system, conv = _split_messages(list(messages))
-        system = _system_texts(kw.pop("system", None)) + _system_texts(instructions) + system
-        max_tokens = kw.pop("max_tokens", None)
-        for alias in ("max_completion_tokens", "max_output_tokens"):
-            value = kw.pop(alias, None)
-            if max_tokens is None:
-                max_tokens = value
-        kw["max_tokens"] = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
-        if "stop" in kw:
-            stop = kw.pop("stop")
-            kw["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        kw = dict(call.extra)
+        if call.model is not None:
+            kw["model"] = call.model
+        system, messages = call.split()
+        conv = [_message(m) for m in messages]
+        kw["max_tokens"] = DEFAULT_MAX_TOKENS if call.max_tokens is None else call.max_tokens
+        if call.stop is not None:
+            kw["stop_sequences"] = call.stop
         self._move_unknown_to_extra_body(kw)
         if mode == Mode.TOOLS:
             kw["tools"] = [
@@ -501,7 +395,7 @@ class AnthropicProvider(Provider):
         what = "tool input" if request.mode == Mode.TOOLS else "JSON"
         messages.append({"role": "user", "content": reask_feedback(what, error)})
         kw["messages"] = messages
-        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+        return replace(request, kwargs=kw, extra=dict(request.extra))
 
     def _decoder(self, request: Request) -> _MessageDecoder:
         return _MessageDecoder(Mode(request.mode), request.extra.get("tool_name"))
@@ -512,11 +406,11 @@ class AnthropicProvider(Provider):
             return super().open_stream(request)
         ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
         response = ctx.__enter__()  # HTTP errors raise the SDK's exceptions here
-        return _AnthropicDeltaStream(self.client, response, self._decoder(request))
+        return HTTPDeltaStream(response, self._decoder(request), _errors(self.client))
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
         ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
         response = await ctx.__aenter__()
-        return _AsyncAnthropicDeltaStream(self.client, response, self._decoder(request))
+        return AsyncHTTPDeltaStream(response, self._decoder(request), _errors(self.client))

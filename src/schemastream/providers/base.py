@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 # re-exported: the provider modules import the shared types from here
 from ..contract import AsyncDeltaStream as AsyncDeltaStream
@@ -22,9 +23,51 @@ from ..contract import Mode as Mode
 from ..contract import Request as Request
 from ..contract import Usage as Usage
 from ..errors import ConfigurationError, ProviderError, StreamValidationError
+from ._sse import SSEDecoder
+from .call import Call as Call
+from .call import text_of as text_of
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
+
+
+@dataclass(frozen=True)
+class ModeCapabilities:
+    """What one provider does in one mode (more facts per mode join here)."""
+
+    #: the answer may come wrapped in prose or a ``json`` fence: the core parses it leniently
+    lenient: bool = False
+    #: the object arrives in pieces while the model writes (partials grow); False: in one piece
+    incremental: bool = True
+    #: the provider holds the model to the schema while it generates (strict / constrained)
+    constrained: bool = False
+    #: the stream reports token usage
+    usage: bool = True
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider supports, declared once on its class (``Provider.capabilities``)."""
+
+    #: one provider object serves both ``Client`` and ``AsyncClient`` (else the SDK client's
+    #: kind decides: ``Provider.is_async``)
+    both_apis: bool = False
+    #: ``build_request`` enforces ``max_items`` (the client then passes it through)
+    max_items: bool = False
+    #: the schema subset the provider's strict mode takes (``json_schema`` -> its subset)
+    strict_schema: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: per supported mode; a mode not listed has the defaults of :class:`ModeCapabilities`
+    modes: Mapping[Mode, ModeCapabilities] = field(default_factory=dict)
+
+    def mode(self, mode: Mode) -> ModeCapabilities:
+        return self.modes.get(Mode(mode), _DEFAULT_MODE)
+
+
+_DEFAULT_MODE = ModeCapabilities()
+#: JSON / MD_JSON: the schema is only in the prompt; the answer may come in prose or a fence
+LENIENT = ModeCapabilities(lenient=True)
+#: a strict / constrained mode: the provider holds the model to the schema
+STRICT = ModeCapabilities(constrained=True)
 
 
 class Provider(abc.ABC):
@@ -37,10 +80,32 @@ class Provider(abc.ABC):
     supported_modes: frozenset[Mode] = frozenset()
     #: True when the wrapped SDK client is async (``AsyncOpenAI`` ...).
     is_async: bool = False
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @property
+    def supports_sync(self) -> bool:
+        """``Client`` can use this provider."""
+        return not self.is_async or self.capabilities.both_apis
+
+    @property
+    def supports_async(self) -> bool:
+        """``AsyncClient`` can use this provider."""
+        return self.is_async or self.capabilities.both_apis
+
+    def build_request(
+        self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any] | Call
+    ) -> Request:
+        """Shape the user's call kwargs (``model``, ``messages``, ``max_tokens`` ...) for
+        ``mode``: parsed once into a :class:`Call`, then mapped by :meth:`request_for`."""
+        call = kwargs if isinstance(kwargs, Call) else Call.parse(kwargs)
+        mode = Mode(mode)
+        request = self.request_for(spec, mode, call)
+        request.lenient = self.capabilities.mode(mode).lenient
+        return request
 
     @abc.abstractmethod
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        """Shape the user's call kwargs (``model``, ``messages``, ``max_tokens`` ...) for ``mode``."""
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
+        """Map the normalised ``call`` to this provider's wire format for ``mode``."""
 
     @abc.abstractmethod
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
@@ -51,6 +116,75 @@ class Provider(abc.ABC):
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         raise TypeError(f"{self.name}: this client is sync; use the sync API")
+
+
+class Decoder(abc.ABC):
+    """A provider's wire format, sans-IO: body bytes in, :class:`Delta` values out.
+
+    The HTTP shell (:mod:`.http`) feeds each chunk of the response body to :meth:`feed` and
+    calls :meth:`finish` once at the end of the body. ``stopped`` set: the response is over
+    (the shell stops reading). ``resume`` set by :meth:`finish`: the response continues with
+    another request, opened from that value (Gemini's continuation). An error event inside the
+    stream raises :class:`WireError`; an early end or a malformed event a
+    :class:`ProviderError`.
+    """
+
+    stopped: bool = False
+    resume: Any = None
+
+    @abc.abstractmethod
+    def feed(self, chunk: bytes) -> list[Delta]:
+        """The deltas that ``chunk`` completes."""
+
+    @abc.abstractmethod
+    def finish(self) -> list[Delta]:
+        """The end of the body: the last deltas (the one with ``finish_reason``)."""
+
+    def feed_event(self, event: Any) -> list[Delta]:
+        """One already-parsed wire event (an SDK's own stream objects, as dicts)."""
+        raise TypeError(f"{type(self).__name__} decodes bytes only")
+
+
+class SSEJsonDecoder(Decoder):
+    """A :class:`Decoder` for a server-sent-events body: each event's ``data`` goes to
+    :meth:`event`; :meth:`end` gives the last deltas. ``tail`` sees a last line that has no
+    line ending (see :meth:`SSEDecoder.finish`)."""
+
+    tail: Callable[[bytes], bytes | None] | None = None
+
+    def __init__(self) -> None:
+        self.sse = SSEDecoder()
+
+    def feed(self, chunk: bytes) -> list[Delta]:
+        out: list[Delta] = []
+        event = self.event
+        for name, data in self.sse.feed(chunk):
+            out += event(name, data)
+        return out
+
+    def finish(self) -> list[Delta]:
+        out: list[Delta] = []
+        for name, data in self.sse.finish(self.tail):
+            out += self.event(name, data)
+        return out + self.end()
+
+    @abc.abstractmethod
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        """One SSE event (``name`` is its ``event:`` line, ``data`` its data)."""
+
+    @abc.abstractmethod
+    def end(self) -> list[Delta]:
+        """The body ended: the last deltas, or a :class:`ProviderError` if it ended early."""
+
+
+class WireError(ProviderError):
+    """An error event inside a 200 stream; the provider's :class:`~.http.ErrorMap` turns it
+    into the SDK's own exception (``body`` is the event's error object)."""
+
+    def __init__(self, message: str, body: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.body = body
 
 
 def shutdown_connection(response: Any) -> None:
@@ -111,21 +245,6 @@ def unsupported_mode(provider: str, mode: Mode, supported: frozenset[Mode]) -> C
         f"{provider}: mode {mode.value!r} is not supported; use one of "
         + ", ".join(sorted(m.value for m in supported))
     )
-
-
-def text_of(content: Any) -> str:
-    """The text of an OpenAI-style message content (a string or a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for part in content:
-        if isinstance(part, str):
-            parts.append(part)
-        elif isinstance(part, dict) and isinstance(part.get("text"), str):
-            parts.append(part["text"])
-    return "".join(parts)
 
 
 def format_errors(error: BaseException, *, duck_typed: bool = False) -> str:

@@ -39,34 +39,37 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
-from ._sse import SSEDecoder
 from .base import (
+    LENIENT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
     Mode,
+    ModeCapabilities,
     Provider,
     Request,
     Shape,
+    SSEJsonDecoder,
     Usage,
-    connection_lost,
+    WireError,
     import_sdk,
-    is_transport_error,
     reask_feedback,
-    settle_close,
     shape_error,
-    shutdown_connection,
     text_of,
     unsupported_mode,
 )
+from .http import AsyncHTTPDeltaStream, ErrorMap, HTTPDeltaStream, asdk_objects, sdk_objects
 
 if TYPE_CHECKING:
     from ..schema import ResponseSpec
@@ -126,23 +129,12 @@ def _parts(content: Any) -> list[Any]:
     return parts
 
 
-def _contents(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """OpenAI-style messages -> (system texts, Gemini contents)."""
-    system: list[str] = []
-    contents: list[dict[str, Any]] = []
-    for msg in messages:
-        if not isinstance(msg, dict) or "parts" in msg:  # already a Gemini Content
-            contents.append(msg)
-            continue
-        role = msg.get("role", "user")
-        if role in ("system", "developer"):
-            text = text_of(msg.get("content"))
-            if text:
-                system.append(text)
-            continue
-        gem_role = "model" if role in ("assistant", "model") else "user"
-        contents.append({"role": gem_role, "parts": _parts(msg.get("content"))})
-    return system, contents
+def _content(msg: Any) -> Any:
+    """An OpenAI-style (non-system) message -> a Gemini Content (one as it is)."""
+    if not isinstance(msg, dict) or "parts" in msg:  # already a Gemini Content
+        return msg
+    role = "model" if msg.get("role", "user") in ("assistant", "model") else "user"
+    return {"role": role, "parts": _parts(msg.get("content"))}
 
 
 def _config_dict(config: Any) -> dict[str, Any]:
@@ -157,12 +149,6 @@ def _config_dict(config: Any) -> dict[str, Any]:
 
 
 # -- stream decoding (sans-IO) -----------------------------------------------------------------
-
-
-class _FrameError(Exception):
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(str(body))
-        self.body = body
 
 
 # What the decoder reads of a frame, and the JSON kind it expects (see ``Shape``).
@@ -189,10 +175,11 @@ _FRAME = Shape(
 )
 
 
-class _GeminiDecoder:
+class _GeminiDecoder(SSEJsonDecoder):
     """``streamGenerateContent?alt=sse`` frames (camelCase REST JSON) -> :class:`Delta` values.
 
-    One decoder lives across continuation hops; :meth:`start_hop` resets the per-hop state.
+    One decoder lives across continuation hops: :meth:`finish` sets ``resume`` (the token to
+    continue from) and starts the next hop's state.
     """
 
     def __init__(self, mode: Mode, function_name: str | None, continue_enabled: bool) -> None:
@@ -203,35 +190,26 @@ class _GeminiDecoder:
         self.output_tokens: int | None = None
         self._prev_output = 0  # usage of finished hops
         self._got_call = False
-        self.finished = False
-        self.start_hop()
+        self._start_hop()
 
-    def start_hop(self) -> None:
-        self.sse = SSEDecoder()
+    def _start_hop(self) -> None:
+        super().__init__()  # a fresh SSE decoder per hop (per response body)
         self.hop_finish: str | None = None
         self.continuation_token: str | None = None
         self.hop_output: int | None = None
 
-    def feed(self, chunk: bytes) -> list[Delta]:
-        out: list[Delta] = []
-        for _event, data in self.sse.feed(chunk):
-            out.extend(self._frame(data))
-        return out
-
-    def end_hop(self) -> tuple[list[Delta], bytes | None]:
-        """Flush the hop. Returns (deltas, token to continue from or None)."""
-        out: list[Delta] = []
-        for _event, data in self.sse.finish():
-            out.extend(self._frame(data))
+    def end(self) -> list[Delta]:
+        """Flush the hop; ``resume`` is the token to continue from, or None."""
+        self.resume = None
         if self.hop_output is not None:
             self._prev_output += self.hop_output
             self.hop_output = None
-        if self.finished:
-            return out, None
+        if self.stopped:
+            return []
         if self.hop_finish == "CONTINUATION":
             if self.continue_enabled and self.continuation_token:
                 try:
-                    return out, base64.b64decode(self.continuation_token)
+                    self.resume = base64.b64decode(self.continuation_token)
                 except ValueError:  # binascii.Error
                     raise shape_error(
                         "genai",
@@ -240,30 +218,27 @@ class _GeminiDecoder:
                         self.continuation_token,
                         "base64 text",
                     ) from None
-            out.append(self._final("length"))
-            return out, None
+                self._start_hop()
+                return []
+            return [self._final("length")]
         raise ProviderError(
             "genai: the stream ended without a finish reason; the response is incomplete"
         )
 
-    def frame(self, payload: Any) -> list[Delta]:
-        """Decode one already-parsed frame (used by the SDK fallback path)."""
-        return self._payload(payload)
-
-    def _frame(self, data: bytes) -> list[Delta]:
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
         if not data:
             return []
         try:
             payload = jiter.from_json(data)
         except ValueError as exc:
             raise ProviderError(f"genai: bad frame: {exc}") from exc
-        return self._payload(payload)
+        return self.feed_event(payload)
 
-    def _payload(self, payload: Any) -> list[Delta]:
-        if self.finished:
+    def feed_event(self, payload: Any) -> list[Delta]:
+        if self.stopped:
             return []
         if type(payload) is dict and "error" in payload:
-            raise _FrameError(payload)
+            raise WireError(f"genai: error in the stream: {payload}", payload)
         _FRAME.check(payload, "genai", "GenerateContentResponse")
         out: list[Delta] = []
         usage = payload.get("usageMetadata")
@@ -311,7 +286,7 @@ class _GeminiDecoder:
         return text if isinstance(text, str) else ""
 
     def _final(self, reason: FinishReason, raw: str = "", prompt: bool = False) -> Delta:
-        self.finished = True
+        self.stopped = True
         output = self._prev_output + (self.hop_output or 0)
         if self.hop_output is None and self._prev_output == 0:
             output_tokens: int | None = None
@@ -381,197 +356,39 @@ def _has_internals(api_client: Any) -> bool:
     )
 
 
-def _raise_frame_error(err: _FrameError, response: Any) -> None:
+def _status_error(err: WireError, response: Any) -> BaseException:
+    """An error frame -> the SDK's own ``APIError`` subclass for its code."""
     body = err.body
     code = (body.get("error") or {}).get("code") if isinstance(body.get("error"), dict) else None
     try:
         from google.genai import errors as gerrors
     except ImportError:  # pragma: no cover
-        gerrors = None  # type: ignore[assignment]
-    if gerrors is not None and isinstance(code, int):
+        return err
+    if not isinstance(code, int):
+        return err
+    try:
         gerrors.APIError.raise_error(code, body, response)
-    raise ProviderError(f"genai: error in the stream: {body}")
+    except gerrors.APIError as exc:
+        return exc
+    return err  # pragma: no cover - raise_error always raises
 
 
-def _iter_raw(raw: Any) -> Iterator[bytes]:
-    if hasattr(raw, "iter_bytes"):  # httpx / httpx2
-        yield from raw.iter_bytes()
-    else:  # requests (google-auth session)
-        yield from raw.iter_content(chunk_size=None)
-
-
-async def _aiter_raw(raw: Any) -> AsyncIterator[bytes]:
-    if hasattr(raw, "aiter_bytes"):  # httpx / httpx2
-        async for chunk in raw.aiter_bytes():
-            yield chunk
-    else:  # aiohttp
-        async for chunk in raw.content.iter_any():
-            yield chunk
-
-
-async def _aclose_raw(raw: Any) -> None:
-    if hasattr(raw, "aclose"):
-        await raw.aclose()
-    else:  # aiohttp: close() is sync
-        raw.close()
-    await settle_close()
-
-
-class _Shell:
-    """State of an open stream (sync or async): the hop's raw HTTP response in ``_raw``."""
-
-    def __init__(self, provider: GenAIProvider, request: Request, decoder: _GeminiDecoder) -> None:
-        self._provider = provider
-        self._request = request
-        self._decoder = decoder
-        self._raw: Any = None
-        self._closed = False
-
-
-class _GenAIDeltaStream(_Shell, DeltaStream):
-    def _open(self, token: bytes | None) -> None:
-        api_client = self._provider._api_client
-        prepared = _Prepared(api_client, self._request.kwargs, token)
-        response = api_client._request(prepared.http_request, prepared.http_options, stream=True)
-        self._raw = response.response_stream
-
-    def __iter__(self) -> Iterator[Delta]:
-        try:
-            token: bytes | None = None
-            while not self._closed:
-                if self._raw is None:
-                    self._open(token)
-                raw = self._raw
-                try:
-                    for chunk in _iter_raw(raw):
-                        yield from self._decoder.feed(chunk)
-                        if self._decoder.finished:
-                            break
-                    if self._closed:
-                        return
-                    deltas, token = self._decoder.end_hop()
-                    yield from deltas
-                except _FrameError as err:
-                    _raise_frame_error(err, raw)
-                except Exception as exc:
-                    if self._closed or not is_transport_error(exc):
-                        raise
-                    raise connection_lost("genai", exc) from exc
-                raw.close()
-                self._raw = None
-                if token is None:
-                    return
-                self._decoder.start_hop()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._closed = True
-        raw, self._raw = self._raw, None
-        if raw is not None:
-            shutdown_connection(raw)
-            raw.close()
-
-
-class _AsyncGenAIDeltaStream(_Shell, AsyncDeltaStream):
-    async def _open(self, token: bytes | None) -> None:
-        api_client = self._provider._async_api_client
-        prepared = _Prepared(api_client, self._request.kwargs, token)
-        response = await api_client._async_request(
-            http_request=prepared.http_request,
-            http_options=prepared.http_options,
-            stream=True,
-        )
-        self._raw = response.response_stream
-
-    async def __aiter__(self) -> AsyncIterator[Delta]:
-        try:
-            token: bytes | None = None
-            while not self._closed:
-                if self._raw is None:
-                    await self._open(token)
-                raw = self._raw
-                try:
-                    async for chunk in _aiter_raw(raw):
-                        for delta in self._decoder.feed(chunk):
-                            yield delta
-                        if self._decoder.finished:
-                            break
-                    if self._closed:
-                        return
-                    deltas, token = self._decoder.end_hop()
-                    for delta in deltas:
-                        yield delta
-                except _FrameError as err:
-                    _raise_frame_error(err, raw)
-                except Exception as exc:
-                    if self._closed or not is_transport_error(exc):
-                        raise
-                    raise connection_lost("genai", exc) from exc
-                await _aclose_raw(raw)
-                self._raw = None
-                if token is None:
-                    return
-                self._decoder.start_hop()
-        finally:
-            await self.aclose()
-
-    async def aclose(self) -> None:
-        self._closed = True
-        raw, self._raw = self._raw, None
-        if raw is not None:
-            await _aclose_raw(raw)
+_ERRORS = ErrorMap("genai", wire=_status_error)
 
 
 def _dump_chunk(chunk: Any) -> Any:
     return chunk.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-class _SDKDeltaStream(DeltaStream):
-    """Fallback through the public ``generate_content_stream`` (closing is best effort)."""
+class _SDKIterator:
+    """The public ``generate_content_stream`` iterator, closed best effort (fallback)."""
 
-    def __init__(self, it: Any, decoder: _GeminiDecoder) -> None:
-        self._it = it
-        self._decoder = decoder
+    def __init__(self, it: Any) -> None:
+        self.it = it
 
-    def __iter__(self) -> Iterator[Delta]:
-        try:
-            for chunk in self._it:
-                yield from self._decoder.frame(_dump_chunk(chunk))
-                if self._decoder.finished:
-                    return
-            if not self._decoder.finished:
-                raise ProviderError("genai: the stream ended without a finish reason")
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        close = getattr(self._it, "close", None)
-        if close is not None:
-            close()
-
-
-class _AsyncSDKDeltaStream(AsyncDeltaStream):
-    def __init__(self, it: Any, decoder: _GeminiDecoder) -> None:
-        self._it = it
-        self._decoder = decoder
-
-    async def __aiter__(self) -> AsyncIterator[Delta]:
-        try:
-            async for chunk in self._it:
-                for delta in self._decoder.frame(_dump_chunk(chunk)):
-                    yield delta
-                if self._decoder.finished:
-                    return
-            if not self._decoder.finished:
-                raise ProviderError("genai: the stream ended without a finish reason")
-        finally:
-            await self.aclose()
-
-    async def aclose(self) -> None:
-        aclose = getattr(self._it, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    def close(self) -> Any:
+        close = getattr(self.it, "aclose", None) or getattr(self.it, "close", None)
+        return close() if close is not None else None
 
 
 def _is_async_client(client: Any) -> bool:
@@ -595,6 +412,15 @@ class GenAIProvider(Provider):
     default_mode = Mode.JSON
     default_responses_mode = Mode.JSON
     supported_modes = frozenset({Mode.JSON, Mode.MD_JSON, Mode.TOOLS})
+    capabilities = Capabilities(
+        modes={
+            # response_json_schema holds the model to the schema; parsed leniently as before
+            Mode.JSON: ModeCapabilities(lenient=True, constrained=True),
+            Mode.MD_JSON: LENIENT,
+            # function-call args arrive whole, in one frame
+            Mode.TOOLS: ModeCapabilities(incremental=False),
+        }
+    )
 
     def __init__(
         self,
@@ -627,44 +453,22 @@ class GenAIProvider(Provider):
         return self.client._api_client
 
     # -- sans-IO -------------------------------------------------------------------------------
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        mode = Mode(mode)
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
         self._check_mode(mode)
-        kw = dict(kwargs)
-        kw.pop("stream", None)
-        model = kw.pop("model", None)
+        model = call.model
         if not model:
             raise ConfigurationError("genai: model=... is required (e.g. 'gemini-2.5-flash')")
-        messages = kw.pop("messages", None)
-        contents = kw.pop("contents", None)
-        input_ = kw.pop("input", None)
-        instructions = kw.pop("instructions", None)
-        if messages is None:
-            if contents is not None:
-                messages = [contents] if isinstance(contents, (str, dict)) else list(contents)
-                messages = [
-                    {"role": "user", "content": m} if isinstance(m, str) else m for m in messages
-                ]
-            elif isinstance(input_, str):
-                messages = [{"role": "user", "content": input_}]
-            else:
-                messages = list(input_ or [])
-        system, conv = _contents(list(messages))
+        kw = dict(call.extra)
+        system, messages = call.split()
+        conv = [_content(m) for m in messages]
         config = _config_dict(kw.pop("config", None))
         sys_given = config.pop("system_instruction", None)
-        system = ([text_of(sys_given)] if sys_given else []) + system
-        if instructions:
-            system.insert(0, str(instructions))
-        max_tokens = None
-        for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
-            value = kw.pop(key, None)
-            if max_tokens is None:
-                max_tokens = value
-        if max_tokens is not None:
-            config["max_output_tokens"] = max_tokens
-        if "stop" in kw:
-            stop = kw.pop("stop")
-            config["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        if sys_given:  # after instructions=, before the system messages
+            system.insert(len(call.system), text_of(sys_given))
+        if call.max_tokens is not None:
+            config["max_output_tokens"] = call.max_tokens
+        if call.stop is not None:
+            config["stop_sequences"] = call.stop
         config.update(kw)  # temperature, top_p, seed ... (GenerateContentConfig fields)
         if mode == Mode.JSON:
             config["response_mime_type"] = "application/json"
@@ -704,7 +508,7 @@ class GenAIProvider(Provider):
         what = "function arguments" if request.mode == Mode.TOOLS else "JSON"
         contents.append({"role": "user", "parts": [{"text": reask_feedback(what, error)}]})
         kw["contents"] = contents
-        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+        return replace(request, kwargs=kw, extra=dict(request.extra))
 
     def _decoder(self, request: Request) -> _GeminiDecoder:
         config = request.kwargs.get("config") or {}
@@ -719,20 +523,43 @@ class GenAIProvider(Provider):
         if self.is_async:
             return super().open_stream(request)
         decoder = self._decoder(request)
-        if not _has_internals(self._api_client):  # pragma: no cover - future SDKs
-            it = self.client.models.generate_content_stream(**request.kwargs)
-            return _SDKDeltaStream(it, decoder)
-        stream = _GenAIDeltaStream(self, request, decoder)
-        stream._open(None)  # HTTP errors raise the SDK's exceptions here
-        return stream
+        api_client = self._api_client
+        if not _has_internals(api_client):  # pragma: no cover - future SDKs
+            it = _SDKIterator(self.client.models.generate_content_stream(**request.kwargs))
+            chunks = partial(sdk_objects, to_dict=_dump_chunk)
+            return HTTPDeltaStream(
+                it, decoder, _ERRORS, chunks=lambda s: chunks(s.it), objects=True
+            )
+
+        def reopen(token: bytes | None) -> Any:
+            prepared = _Prepared(api_client, request.kwargs, token)
+            response = api_client._request(
+                prepared.http_request, prepared.http_options, stream=True
+            )
+            return response.response_stream
+
+        # HTTP errors raise the SDK's exceptions here
+        return HTTPDeltaStream(reopen(None), decoder, _ERRORS, reopen=reopen)
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
         decoder = self._decoder(request)
-        if not _has_internals(self._async_api_client):  # pragma: no cover - future SDKs
-            it = await self.client.models.generate_content_stream(**request.kwargs)
-            return _AsyncSDKDeltaStream(it, decoder)
-        stream = _AsyncGenAIDeltaStream(self, request, decoder)
-        await stream._open(None)
-        return stream
+        api_client = self._async_api_client
+        if not _has_internals(api_client):  # pragma: no cover - future SDKs
+            it = _SDKIterator(await self.client.models.generate_content_stream(**request.kwargs))
+            achunks = partial(asdk_objects, to_dict=_dump_chunk)
+            return AsyncHTTPDeltaStream(
+                it, decoder, _ERRORS, chunks=lambda s: achunks(s.it), objects=True
+            )
+
+        async def reopen(token: bytes | None) -> Any:
+            prepared = _Prepared(api_client, request.kwargs, token)
+            response = await api_client._async_request(
+                http_request=prepared.http_request,
+                http_options=prepared.http_options,
+                stream=True,
+            )
+            return response.response_stream
+
+        return AsyncHTTPDeltaStream(await reopen(None), decoder, _ERRORS, reopen=reopen)

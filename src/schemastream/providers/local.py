@@ -17,16 +17,20 @@ import contextlib
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 from .base import (
+    STRICT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
     Mode,
+    ModeCapabilities,
     Provider,
     Request,
     Shape,
@@ -55,30 +59,6 @@ _SAMPLING_KEYS = (
 )
 
 
-def _as_messages(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    instructions = kwargs.get("instructions") or kwargs.get("system")
-    if instructions:
-        messages.append({"role": "system", "content": str(instructions)})
-    raw = kwargs.get("messages")
-    if raw is None:
-        raw = kwargs.get("input")
-    if isinstance(raw, str):
-        messages.append({"role": "user", "content": raw})
-    elif raw:
-        for message in raw:
-            if isinstance(message, dict):
-                messages.append(dict(message))
-            else:
-                messages.append(
-                    {
-                        "role": getattr(message, "role", "user"),
-                        "content": getattr(message, "content", str(message)),
-                    }
-                )
-    return messages
-
-
 @dataclass
 class _Prepared:
     model: LocalModel
@@ -96,12 +76,18 @@ class LocalProvider(Provider):
     default_responses_mode = Mode.JSON_SCHEMA
     supported_modes = frozenset({Mode.JSON_SCHEMA, Mode.JSON, Mode.TOOLS})
     is_async = False
-    #: Serves both ``Client`` (sync) and ``AsyncClient`` (async).
-    supports_sync = True
-    supports_async = True
-    #: ``build_request`` understands ``max_items`` (it caps the grammar's root list); the client
-    #: may pass it through instead of only cutting the stream.
-    accepts_max_items = True
+    #: Serves both ``Client`` (sync) and ``AsyncClient`` (async); ``build_request`` enforces
+    #: ``max_items`` (it caps the grammar's root list); every token is sampled under the
+    #: schema's grammar.
+    capabilities = Capabilities(
+        both_apis=True,
+        max_items=True,
+        modes={
+            Mode.JSON_SCHEMA: STRICT,
+            Mode.TOOLS: STRICT,
+            Mode.JSON: ModeCapabilities(lenient=True, constrained=True),
+        },
+    )
 
     def __init__(
         self,
@@ -138,7 +124,7 @@ class LocalProvider(Provider):
 
     # -- sans-IO -------------------------------------------------------------------------------
 
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
         from ..local.budget import exact_items, limit_items
         from ..local.prompt import requested_count, split_messages
 
@@ -148,7 +134,10 @@ class LocalProvider(Provider):
                 f"(use one of {sorted(m.value for m in self.supported_modes)})"
             )
         schema = spec.json_schema
-        messages = _as_messages(kwargs)
+        kwargs = call.extra
+        messages = list(call.messages)
+        if call.system:
+            messages.insert(0, {"role": "system", "content": "\n\n".join(call.system)})
         max_items = kwargs.get("max_items")
         if isinstance(max_items, int) and max_items > 0:
             schema = limit_items(schema, spec.wrapper_key, max_items)
@@ -157,12 +146,12 @@ class LocalProvider(Provider):
             count = requested_count(split_messages(messages)[1], schema)
             if count is not None:
                 schema = exact_items(schema, spec.wrapper_key, count)
-        model = kwargs.get("model")
+        model = call.model
         model_path = None
         if isinstance(model, (str, os.PathLike)) and str(model).endswith(".gguf"):
             model_path = os.fspath(model)
         sampling = {k: kwargs[k] for k in _SAMPLING_KEYS if kwargs.get(k) is not None}
-        max_tokens = kwargs.get("max_tokens") or kwargs.get("max_output_tokens")
+        max_tokens = call.max_tokens
         request_kwargs: dict[str, Any] = {
             "messages": messages,
             "schema": schema,
@@ -195,9 +184,7 @@ class LocalProvider(Provider):
             kwargs["seed"] += 1
         elif self.seed is not None:
             kwargs["seed"] = self.seed + len(kwargs["errors"])
-        return Request(
-            kind=request.kind, kwargs=kwargs, mode=request.mode, extra=dict(request.extra)
-        )
+        return replace(request, kwargs=kwargs, extra=dict(request.extra))
 
     # -- IO ------------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ retries, and raises its own ``APIStatusError`` subclasses on non-2xx -- and this
 the SSE bytes itself, decoding each event's data with :func:`jiter.from_json`; no SDK
 pydantic object is built per token. Fallback (``OpenAIProvider(client, fast=False)``, or when
 the endpoint has no ``with_streaming_response``): plain ``create(stream=True)`` iterating the
-SDK's chunk / event objects. Both feed the same decoders, so they yield the same deltas.
+SDK's chunk / event objects. Both feed the same decoders through the one HTTP shell
+(:mod:`.http`), so they yield the same deltas.
 
 Wire errors: a mid-stream ``{"error": ...}`` event, ``error`` / ``response.failed`` events
 raise :class:`openai.APIError`; a dropped connection raises :class:`openai.APIConnectionError`
@@ -21,16 +22,22 @@ shape raise :class:`~schemastream.errors.ProviderError`.
 
 from __future__ import annotations
 
+import abc
+import copy
 import inspect
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any, NoReturn
+from dataclasses import replace
+from functools import partial
+from typing import Any
 
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
-from ._sse import SSEDecoder, iter_sse
 from .base import (
+    LENIENT,
+    STRICT,
     AsyncDeltaStream,
+    Call,
+    Capabilities,
     Delta,
     DeltaStream,
     FinishReason,
@@ -38,17 +45,22 @@ from .base import (
     Provider,
     Request,
     Shape,
+    SSEJsonDecoder,
     Usage,
-    connection_lost_type,
+    WireError,
     format_errors,
     import_sdk,
-    is_timeout,
-    is_transport_error,
-    settle_close,
-    shutdown_connection,
+)
+from .http import (
+    AsyncHTTPDeltaStream,
+    ErrorMap,
+    HTTPDeltaStream,
+    asdk_objects,
+    sdk_lost,
+    sdk_objects,
 )
 
-__all__ = ["OpenAIProvider", "client_from_env"]
+__all__ = ["OpenAIProvider", "client_from_env", "to_openai_strict"]
 
 CHAT_MODES = frozenset({Mode.TOOLS, Mode.JSON_SCHEMA, Mode.JSON, Mode.MD_JSON})
 RESPONSES_MODES = frozenset({Mode.RESPONSES_JSON_SCHEMA, Mode.RESPONSES_TOOLS})
@@ -65,6 +77,82 @@ _INCOMPLETE: dict[str, FinishReason] = {
     "max_output_tokens": "length",
     "content_filter": "content_filter",
 }
+
+
+# -- the strict-schema subset ---------------------------------------------------------------
+
+# Keywords OpenAI's strict structured outputs reject; their meaning moves into the
+# description so the model still sees the limit (we enforce it ourselves while streaming).
+_STRICT_UNSUPPORTED = ("minLength", "maxLength", "default", "discriminator", "examples")
+
+
+def to_openai_strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite a JSON schema into OpenAI's strict subset.
+
+    Every object gets ``additionalProperties: false`` and lists all its properties as
+    required; a property that was optional becomes nullable through ``anyOf``; ``oneOf``
+    becomes ``anyOf``; ``const`` becomes a one-value ``enum``; ``$ref`` loses siblings.
+    """
+    out = copy.deepcopy(schema)
+    _strict_node(out)
+    return out
+
+
+def _strict_node(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _strict_node(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if "$ref" in node:
+        ref = node["$ref"]
+        node.clear()
+        node["$ref"] = ref
+        return
+    notes = []
+    for key in _STRICT_UNSUPPORTED:
+        if key in node:
+            value = node.pop(key)
+            if key == "maxLength":
+                notes.append(f"at most {value} characters")
+            elif key == "minLength":
+                notes.append(f"at least {value} characters")
+    if notes:
+        desc = node.get("description")
+        node["description"] = (desc + " " if desc else "") + "(" + ", ".join(notes) + ")"
+    if "oneOf" in node:
+        node["anyOf"] = node.pop("oneOf")
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    if node.get("type") == "object" or "properties" in node:
+        props: dict[str, Any] = node.setdefault("properties", {})
+        required = set(node.get("required", []))
+        for name, sub in list(props.items()):
+            _strict_node(sub)
+            if name not in required:
+                props[name] = _nullable(sub)
+        node["required"] = list(props)
+        node["additionalProperties"] = False
+        node.setdefault("type", "object")
+    for key in ("items", "anyOf", "allOf", "prefixItems"):
+        if key in node:
+            _strict_node(node[key])
+    for key in ("$defs", "definitions"):
+        for sub in node.get(key, {}).values():
+            _strict_node(sub)
+    if isinstance(node.get("additionalProperties"), dict):
+        # dict[str, T]: strict mode has no open maps; keep it as an object with no keys
+        node["additionalProperties"] = False
+
+
+def _nullable(sub: dict[str, Any]) -> dict[str, Any]:
+    options = sub.get("anyOf")
+    if isinstance(options, list):
+        if not any(o.get("type") == "null" for o in options if isinstance(o, dict)):
+            options.append({"type": "null"})
+        return sub
+    return {"anyOf": [sub, {"type": "null"}]}
 
 
 def _import_openai() -> Any:
@@ -92,21 +180,18 @@ def client_from_env(*, use_async: bool = False, **kw: Any) -> Any:
 # -- decoders (shared by the fast and the SDK-object paths) ---------------------------------
 
 
-class _WireError(Exception):
-    """An error event inside a 200 stream; turned into ``openai.APIError`` by the caller."""
-
-    def __init__(self, message: str, body: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.body = body
-
-
 def _error_message(err: Any, default: str) -> str:
     if isinstance(err, dict):
         msg = err.get("message")
         if isinstance(msg, str) and msg:
             return msg
     return default
+
+
+def _done_tail(line: bytes) -> bytes | None:
+    """A body's last line without a line ending: ``data: [DONE]`` is whole; any other line is
+    an event cut off mid-way, dropped (as the SSE spec says)."""
+    return b"data: [DONE]" if line.strip() in (b"data: [DONE]", b"data:[DONE]") else None
 
 
 # What the decoders read of each event, and the JSON kind they expect (see ``Shape``).
@@ -146,28 +231,65 @@ _RESPONSES_SHAPES: dict[str, Shape] = {
 }
 
 
-class _ChatDecoder:
-    """``chat.completion.chunk`` dicts -> deltas. ``final()`` once ``[DONE]`` arrived."""
+class _OpenAIDecoder(SSEJsonDecoder):
+    """SSE event data -> :func:`jiter.from_json` -> :meth:`feed_event` (the dict the SDK
+    object path feeds directly). ``text(event)`` gives an event's new document text."""
 
-    __slots__ = ("tools", "tool_index", "finish", "usage", "refusal", "done", "expect_usage")
+    tail = staticmethod(_done_tail)
+
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        try:
+            payload = jiter.from_json(data)
+        except ValueError as exc:
+            raise ProviderError(f"malformed stream event: {exc}") from None
+        text = self.text(payload)
+        return [Delta(text)] if text else []
+
+    def feed_event(self, event: Any) -> list[Delta]:
+        text = self.text(event)
+        return [Delta(text)] if text else []
+
+    def end(self) -> list[Delta]:
+        return [self.result()]
+
+    @abc.abstractmethod
+    def text(self, d: Any) -> str | None:
+        """One decoded event's new document text (or None)."""
+
+    @abc.abstractmethod
+    def result(self) -> Delta:
+        """The last delta once the body ended, or a ``ProviderError`` if it ended early."""
+
+
+class _ChatDecoder(_OpenAIDecoder):
+    """``chat.completion.chunk`` events -> deltas; done once ``[DONE]`` arrived."""
 
     def __init__(self, mode: Mode, expect_usage: bool = False) -> None:
+        super().__init__()
         self.tools = mode == Mode.TOOLS
         self.expect_usage = expect_usage  # stream_options.include_usage: a usage chunk is due
         self.tool_index: int | None = None
-        self.finish: FinishReason | None = None
+        self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None
         self.refusal: list[str] = []
         self.done = False
 
-    def event(self, d: Any) -> str | None:
-        """Feed one decoded event; returns new document text (or None)."""
+    def event(self, name: str | None, data: bytes) -> list[Delta]:
+        if data[:6] == b"[DONE]":
+            # done; read on to the end of the body all the same (keeps the connection
+            # reusable)
+            self.done = True
+            return []
+        return super().event(name, data)
+
+    def text(self, d: Any) -> str | None:
+        """One decoded event's new document text (or None)."""
         _CHAT_CHUNK.check(d, "openai", "chat.completion.chunk")
         choices = d.get("choices")
         if not choices:
             if d.get("error"):
                 err = d["error"]
-                raise _WireError(_error_message(err, "An error occurred during streaming"), err)
+                raise WireError(_error_message(err, "An error occurred during streaming"), err)
             usage = d.get("usage")
             if usage:
                 self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
@@ -184,7 +306,7 @@ class _ChatDecoder:
             self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
         fr = c.get("finish_reason")
         if fr:
-            self.finish = _FINISH.get(fr, "other")
+            self.finish_reason = _FINISH.get(fr, "other")
         delta = c.get("delta")
         if not delta:
             return None
@@ -216,7 +338,7 @@ class _ChatDecoder:
 
     def final(self) -> Delta:
         refusal = "".join(self.refusal) or None
-        finish: FinishReason | None = "refusal" if refusal else self.finish
+        finish: FinishReason | None = "refusal" if refusal else self.finish_reason
         return Delta(finish_reason=finish or "stop", refusal=refusal, usage=self.usage)
 
     def result(self) -> Delta:
@@ -226,17 +348,18 @@ class _ChatDecoder:
         counts as complete only if a finish reason arrived and, when usage was requested,
         the usage chunk that follows it: anything less is a cut connection.
         """
-        if not self.done and (self.finish is None or (self.expect_usage and self.usage is None)):
+        if not self.done and (
+            self.finish_reason is None or (self.expect_usage and self.usage is None)
+        ):
             raise _early("chat")
         return self.final()
 
 
-class _ResponsesDecoder:
-    """Responses API event dicts -> deltas; ``done`` once the response is over."""
-
-    __slots__ = ("tools", "item_id", "refusal", "refusal_done", "done", "last")
+class _ResponsesDecoder(_OpenAIDecoder):
+    """Responses API events -> deltas; ``done`` once the response is over."""
 
     def __init__(self, mode: Mode) -> None:
+        super().__init__()
         self.tools = mode == Mode.RESPONSES_TOOLS
         self.item_id: str | None = None
         self.refusal: list[str] = []
@@ -244,7 +367,7 @@ class _ResponsesDecoder:
         self.done = False
         self.last: Delta | None = None
 
-    def event(self, d: Any) -> str | None:
+    def text(self, d: Any) -> str | None:
         _RESPONSES_EVENT.check(d, "openai", "Responses")
         t = d.get("type")
         shape = _RESPONSES_SHAPES.get(t)  # type: ignore[arg-type]
@@ -280,9 +403,9 @@ class _ResponsesDecoder:
             self.last = Delta(finish_reason=finish, refusal=refusal, usage=usage)
         elif t == "response.failed":
             err = (d.get("response") or {}).get("error")
-            raise _WireError(_error_message(err, "the response failed"), err)
+            raise WireError(_error_message(err, "the response failed"), err)
         elif t == "error":
-            raise _WireError(_error_message(d, "An error occurred during streaming"), d)
+            raise WireError(_error_message(d, "An error occurred during streaming"), d)
         return None
 
     def result(self) -> Delta:
@@ -303,112 +426,39 @@ def _decoder(request: Request, *, sees_done: bool = True) -> _ChatDecoder | _Res
     return _ChatDecoder(request.mode, expect_usage=expect_usage)
 
 
-def _done_tail(line: bytes) -> bytes | None:
-    """A body's last line without a line ending: ``data: [DONE]`` is whole; any other line is
-    an event cut off mid-way, dropped (as the SSE spec says)."""
-    return b"data: [DONE]" if line.strip() in (b"data: [DONE]", b"data:[DONE]") else None
-
-
-def _sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Each SSE event's ``data`` (bytes) from a byte-chunk iterator."""
-    for _event, data in iter_sse(chunks, _done_tail):
-        yield data
-
-
-class _FastDecoder:
-    """SSE event data -> document text for the fast streams (sync and async):
-    :func:`jiter.from_json`, then the chat / Responses decoder (``dec``)."""
-
-    __slots__ = ("chat", "dec", "event")
-
-    def __init__(self, request: Request) -> None:
-        self.chat = request.kind == "chat"
-        self.dec = _decoder(request)
-        self.event = self.dec.event
-
-    def text(self, data: bytes) -> str | None:
-        """One event's ``data`` -> new document text (or None)."""
-        if self.chat and data[:6] == b"[DONE]":
-            # done; read on to the end of the body all the same (keeps the connection
-            # reusable)
-            self.dec.done = True
-            return None
-        return self.event(jiter.from_json(data))
-
-    def texts(self, chunks: Iterable[bytes]) -> Iterator[str]:
-        """The document text of a whole body, one piece per event (the sync stream)."""
-        text_of = self.text
-        for _name, data in iter_sse(chunks, _done_tail):
-            text = text_of(data)
-            if text:
-                yield text
-
-
 def _early(kind: str) -> ProviderError:
     what = "[DONE]" if kind == "chat" else "response.completed"
     return ProviderError(f"stream ended early: the connection closed before {what}")
 
 
-def _raise_as_sdk_error(openai: Any, exc: Exception, request: Any) -> NoReturn:
-    """Re-raise ``exc`` (inside its ``except``) as the SDK's own exception where one fits."""
-    err = _sdk_error(openai, exc, request)
-    if err is exc:
-        raise exc
-    raise err from exc
+def _wire_error(err: WireError, response: Any) -> BaseException:
+    """An error event -> the SDK's ``APIError`` (as the SDK's own stream raises it)."""
+    openai = _import_openai()
+    return openai.APIError(err.message, request=_http_request(response), body=err.body)
 
 
-def _sdk_error(openai: Any, exc: BaseException, request: Any) -> BaseException:
-    """Map an error raised while reading the body to the SDK's own exception."""
-    if isinstance(exc, _WireError):
-        return openai.APIError(exc.message, request=request, body=exc.body)
-    if isinstance(exc, ProviderError):
-        return exc
-    if isinstance(exc, openai.APIConnectionError):
-        # the SDK's own Stream (fallback path) wraps a transport error itself; raise the same
-        # class as the fast path (the SDK's, and also a ProviderError)
-        request = getattr(exc, "request", request)
-        if isinstance(exc, openai.APITimeoutError):
-            return connection_lost_type(openai.APITimeoutError)(request=request)
-        return connection_lost_type(openai.APIConnectionError)(
-            message=f"openai: the connection was lost mid-stream: {exc.__cause__ or exc}",
-            request=request,
-        )
-    if isinstance(exc, ValueError):  # only jiter raises it inside the read loop
-        return ProviderError(f"malformed stream event: {exc}")
-    if is_transport_error(exc):  # httpx2 / httpx / httpcore
-        if is_timeout(exc):
-            return connection_lost_type(openai.APITimeoutError)(request=request)
-        return connection_lost_type(openai.APIConnectionError)(
-            message=f"openai: the connection was lost mid-stream: {exc}", request=request
-        )
-    return exc
+def _http_request(response: Any) -> Any:
+    """The ``httpx.Request`` of a raw response or of an SDK ``Stream``."""
+    http = getattr(response, "http_response", None) or getattr(response, "response", None)
+    return getattr(http, "request", None)
 
 
-def _http_request(resp: Any) -> Any:
-    try:
-        return resp.http_response.request
-    except Exception:  # pragma: no cover - defensive
-        return None
-
-
-def _hang_up(response: Any) -> None:
-    """:func:`~.base.shutdown_connection` for a response that is still being read.
-
-    ``close()`` may come from another thread while the reader is blocked in ``recv()``; the
-    shutdown wakes it. A fully read response is left alone: its connection went back to the
-    pool and stays reusable (keep-alive: no new TCP/TLS handshake for the next call).
-    """
-    http = getattr(response, "http_response", response)
-    if http is None or getattr(http, "is_closed", False):
-        return
-    try:
-        shutdown_connection(http)
-    except Exception:  # best effort: close() still runs
-        pass
+def _errors() -> ErrorMap:
+    openai = _import_openai()
+    lost = sdk_lost("openai", openai.APIConnectionError, openai.APITimeoutError, _http_request)
+    # the SDK's own Stream (object path) wraps a transport error itself, and parses each
+    # event with json.loads (ValueError): mapped as on the raw path
+    return ErrorMap(
+        "openai",
+        lost=lost,
+        wire=_wire_error,
+        lost_types=(openai.APIConnectionError,),
+        malformed_types=(ValueError,),
+    )
 
 
 def _to_dict(obj: Any) -> Any:
-    """An SDK object back to its wire dict (fallback path); anything else as it is (the SDK
+    """An SDK object back to its wire dict (object path); anything else as it is (the SDK
     builds no object from an event that is no JSON object: the decoder's shape check says so).
     """
     to_dict = getattr(obj, "to_dict", None)
@@ -421,202 +471,7 @@ def _to_dict(obj: Any) -> Any:
     return obj
 
 
-# -- sync streams ----------------------------------------------------------------------------
-
-
-class _Fast:
-    """State of a fast stream (sync or async): the raw response ``resp`` of ``cm``."""
-
-    def __init__(self, openai: Any, cm: Any, resp: Any, request: Request) -> None:
-        self._openai = openai
-        self._cm = cm
-        self._resp = resp
-        self._request = request
-        self._closed = False
-
-
-class _Sdk:
-    """State of an SDK-object stream (sync or async)."""
-
-    def __init__(self, openai: Any, stream: Any, request: Request) -> None:
-        self._openai = openai
-        self._stream = stream
-        self._request = request
-        self._closed = False
-
-
-class _FastStream(_Fast, DeltaStream):
-    """Raw SSE bytes from ``with_streaming_response`` decoded with jiter."""
-
-    def __iter__(self) -> Iterator[Delta]:
-        fast = _FastDecoder(self._request)
-        try:
-            for text in fast.texts(self._resp.iter_bytes()):
-                yield Delta(text)
-                if self._closed:
-                    return
-            if self._closed:
-                return
-            yield fast.dec.result()
-        except ProviderError:
-            self.close()
-            raise
-        except Exception as exc:
-            if self._closed:
-                return
-            self.close()
-            _raise_as_sdk_error(self._openai, exc, _http_request(self._resp))
-        finally:
-            if not self._closed:
-                self.close()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            _hang_up(self._resp)
-            self._resp.close()
-        finally:
-            self._cm.__exit__(None, None, None)
-
-
-class _SdkStream(_Sdk, DeltaStream):
-    """Fallback: iterate the SDK's own ``Stream`` of chunk / event objects."""
-
-    def __iter__(self) -> Iterator[Delta]:
-        dec = _decoder(self._request, sees_done=False)
-        try:
-            for obj in self._stream:
-                text = dec.event(_to_dict(obj))
-                if text:
-                    yield Delta(text)
-                if self._closed:
-                    return
-        except Exception as exc:
-            if self._closed:
-                return
-            self.close()
-            _raise_as_sdk_error(self._openai, exc, _stream_request(self._stream))
-        if self._closed:
-            return
-        self.close()
-        # The SDK's Stream swallows [DONE]; a chat stream counts as finished once a
-        # finish_reason arrived.
-        yield dec.result()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        _hang_up(getattr(self._stream, "response", None))
-        self._stream.close()
-
-
-def _stream_request(stream: Any) -> Any:
-    try:
-        return stream.response.request
-    except Exception:  # pragma: no cover - defensive
-        return None
-
-
-# -- async streams ---------------------------------------------------------------------------
-
-
-class _AsyncFastStream(_Fast, AsyncDeltaStream):
-    def __aiter__(self) -> AsyncIterator[Delta]:
-        return self._run()
-
-    async def _run(self) -> AsyncIterator[Delta]:
-        fast = _FastDecoder(self._request)
-        text_of = fast.text
-        sse = SSEDecoder()
-        try:
-            async for chunk in self._resp.iter_bytes():
-                for _name, data in sse.feed(chunk):
-                    text = text_of(data)
-                    if text:
-                        yield Delta(text)
-                        if self._closed:
-                            return
-            for _name, data in sse.finish(_done_tail):
-                text = text_of(data)
-                if text:
-                    yield Delta(text)
-                    if self._closed:
-                        return
-            if self._closed:
-                return
-            final = fast.dec.result()
-        except ProviderError:
-            await self.aclose()
-            raise
-        except Exception as exc:
-            if self._closed:
-                return
-            await self.aclose()
-            _raise_as_sdk_error(self._openai, exc, _http_request(self._resp))
-        await self.aclose()
-        yield final
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._resp.close()
-        finally:
-            await self._cm.__aexit__(None, None, None)
-            await settle_close()
-
-
-class _AsyncSdkStream(_Sdk, AsyncDeltaStream):
-    def __aiter__(self) -> AsyncIterator[Delta]:
-        return self._run()
-
-    async def _run(self) -> AsyncIterator[Delta]:
-        dec = _decoder(self._request, sees_done=False)
-        try:
-            async for obj in self._stream:
-                text = dec.event(_to_dict(obj))
-                if text:
-                    yield Delta(text)
-                if self._closed:
-                    return
-        except Exception as exc:
-            if self._closed:
-                return
-            await self.aclose()
-            _raise_as_sdk_error(self._openai, exc, _stream_request(self._stream))
-        if self._closed:
-            return
-        await self.aclose()
-        yield dec.result()
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._stream.close()
-        await settle_close()
-
-
 # -- the provider ----------------------------------------------------------------------------
-
-
-def _messages_from(kw: dict[str, Any]) -> list[Any]:
-    """Chat messages from ``messages`` / ``input`` / ``instructions`` (Responses-style)."""
-    messages = list(kw.pop("messages", None) or [])
-    instructions = kw.pop("instructions", None)
-    inp = kw.pop("input", None)
-    if inp is not None:
-        if isinstance(inp, str):
-            messages.append({"role": "user", "content": inp})
-        else:
-            messages.extend(inp)
-    if instructions:
-        messages.insert(0, {"role": "system", "content": instructions})
-    return messages
 
 
 def _with_system(messages: list[Any], text: str) -> list[Any]:
@@ -633,6 +488,16 @@ def _with_system(messages: list[Any], text: str) -> list[Any]:
     return [{"role": "system", "content": text}, *messages]
 
 
+def _common(call: Call) -> dict[str, Any]:
+    """The kwargs both endpoints pass on as given: ``model``, ``stop``, the rest."""
+    kw = dict(call.extra)
+    if call.model is not None:
+        kw["model"] = call.model
+    if call.stop is not None:
+        kw["stop"] = call.stop
+    return kw
+
+
 class OpenAIProvider(Provider):
     """``OpenAIProvider(openai.OpenAI() | openai.AsyncOpenAI(), mode=None, fast=True)``."""
 
@@ -640,6 +505,17 @@ class OpenAIProvider(Provider):
     default_mode = Mode.TOOLS
     default_responses_mode = Mode.RESPONSES_JSON_SCHEMA
     supported_modes = CHAT_MODES | RESPONSES_MODES
+    capabilities = Capabilities(
+        strict_schema=to_openai_strict,
+        modes={
+            Mode.TOOLS: STRICT,
+            Mode.JSON_SCHEMA: STRICT,
+            Mode.RESPONSES_TOOLS: STRICT,
+            Mode.RESPONSES_JSON_SCHEMA: STRICT,
+            Mode.JSON: LENIENT,
+            Mode.MD_JSON: LENIENT,
+        },
+    )
 
     def __init__(self, client: Any, mode: Mode | str | None = None, *, fast: bool = True) -> None:
         self.client = client
@@ -654,21 +530,28 @@ class OpenAIProvider(Provider):
         self.mode = mode
 
     # -- sans-IO ---------------------------------------------------------------------------
-    def build_request(self, spec: Any, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        mode = Mode(mode)
+    def request_for(self, spec: Any, mode: Mode, call: Call) -> Request:
         if mode in RESPONSES_MODES:
-            return self._responses_request(spec, mode, kwargs)
+            return self._responses_request(spec, mode, call)
         if mode not in CHAT_MODES:
             raise ConfigurationError(f"openai: unsupported mode {mode.value!r}")
-        kw = dict(kwargs)
-        messages = _messages_from(kw)
-        if "max_output_tokens" in kw:
-            kw.setdefault("max_tokens", kw.pop("max_output_tokens"))
+        kw = _common(call)
+        messages = list(call.messages)
+        if call.system:
+            messages.insert(0, {"role": "system", "content": "\n\n".join(call.system)})
+        if call.max_tokens is not None:
+            # max_completion_tokens as given (reasoning models reject max_tokens)
+            key = (
+                "max_completion_tokens"
+                if call.max_tokens_key == "max_completion_tokens"
+                else "max_tokens"
+            )
+            kw[key] = call.max_tokens
         if mode == Mode.TOOLS:
             fn: dict[str, Any] = {
                 "name": spec.name,
                 "description": spec.description,
-                "parameters": spec.strict_json_schema,
+                "parameters": spec.schema_in(to_openai_strict),
                 "strict": True,
             }
             kw["tools"] = [{"type": "function", "function": fn}]
@@ -681,7 +564,7 @@ class OpenAIProvider(Provider):
                 "json_schema": {
                     "name": spec.name,
                     "description": spec.description,
-                    "schema": spec.strict_json_schema,
+                    "schema": spec.schema_in(to_openai_strict),
                     "strict": True,
                 },
             }
@@ -697,28 +580,23 @@ class OpenAIProvider(Provider):
         kw["stream_options"] = opts
         return Request(kind="chat", kwargs=kw, mode=mode)
 
-    def _responses_request(self, spec: Any, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        kw = dict(kwargs)
-        messages = kw.pop("messages", None)
-        if messages is not None:
-            inp = kw.pop("input", None)
-            items = list(messages)
-            if isinstance(inp, str):
-                items.append({"role": "user", "content": inp})
-            elif inp:
-                items.extend(inp)
-            kw["input"] = items
-        if "max_tokens" in kw:
-            kw.setdefault("max_output_tokens", kw.pop("max_tokens"))
-        if "max_completion_tokens" in kw:
-            kw.setdefault("max_output_tokens", kw.pop("max_completion_tokens"))
+    def _responses_request(self, spec: Any, mode: Mode, call: Call) -> Request:
+        kw = _common(call)
+        if call.input_text is not None and not call.has_messages:
+            kw["input"] = call.input_text  # one string: as given
+        elif call.messages or call.has_messages:
+            kw["input"] = list(call.messages)
+        if call.system:
+            kw["instructions"] = "\n\n".join(call.system)
+        if call.max_tokens is not None:
+            kw["max_output_tokens"] = call.max_tokens
         if mode == Mode.RESPONSES_JSON_SCHEMA:
             text = dict(kw.get("text") or {})
             text["format"] = {
                 "type": "json_schema",
                 "name": spec.name,
                 "description": spec.description,
-                "schema": spec.strict_json_schema,
+                "schema": spec.schema_in(to_openai_strict),
                 "strict": True,
             }
             kw["text"] = text
@@ -728,7 +606,7 @@ class OpenAIProvider(Provider):
                     "type": "function",
                     "name": spec.name,
                     "description": spec.description,
-                    "parameters": spec.strict_json_schema,
+                    "parameters": spec.schema_in(to_openai_strict),
                     "strict": True,
                 }
             ]
@@ -758,7 +636,7 @@ class OpenAIProvider(Provider):
             elif inp:
                 items = list(inp)
             kw["input"] = [*items, *turn]
-        return Request(kind=request.kind, kwargs=kw, mode=request.mode, extra=dict(request.extra))
+        return replace(request, kwargs=kw, extra=dict(request.extra))
 
     # -- IO --------------------------------------------------------------------------------
     def _endpoint(self, request: Request) -> Any:
@@ -769,27 +647,40 @@ class OpenAIProvider(Provider):
     def open_stream(self, request: Request) -> DeltaStream:
         if self.is_async:
             return super().open_stream(request)
-        openai = _import_openai()
         endpoint = self._endpoint(request)
         raw = getattr(endpoint, "with_streaming_response", None) if self.fast else None
         if raw is not None:
             cm = raw.create(**request.kwargs)
             resp = cm.__enter__()  # raises the SDK's APIStatusError subclasses on non-2xx
-            return _FastStream(openai, cm, resp, request)
-        return _SdkStream(openai, endpoint.create(**request.kwargs), request)
+            exit_cm = partial(cm.__exit__, None, None, None)
+            return HTTPDeltaStream(resp, _decoder(request), _errors(), on_close=exit_cm)
+        stream = endpoint.create(**request.kwargs)
+        return HTTPDeltaStream(
+            stream,
+            _decoder(request, sees_done=False),
+            _errors(),
+            chunks=partial(sdk_objects, to_dict=_to_dict),
+            objects=True,
+        )
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
-        openai = _import_openai()
         endpoint = self._endpoint(request)
         raw = getattr(endpoint, "with_streaming_response", None) if self.fast else None
         if raw is not None:
             cm = raw.create(**request.kwargs)
             resp = await cm.__aenter__()
-            return _AsyncFastStream(openai, cm, resp, request)
+            exit_cm = partial(cm.__aexit__, None, None, None)
+            return AsyncHTTPDeltaStream(resp, _decoder(request), _errors(), on_close=exit_cm)
         stream = await endpoint.create(**request.kwargs)
-        return _AsyncSdkStream(openai, stream, request)
+        return AsyncHTTPDeltaStream(
+            stream,
+            _decoder(request, sees_done=False),
+            _errors(),
+            chunks=partial(asdk_objects, to_dict=_to_dict),
+            objects=True,
+        )
 
 
 def _is_async_client(client: Any) -> bool:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
-
-from .jsonschema import to_openai_strict
 
 
 def _type_name(tp: Any) -> str:
@@ -83,10 +82,20 @@ class ResponseSpec:
             wrapped["$defs"] = defs
         return wrapped
 
-    @cached_property
+    def schema_in(self, subset: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """:attr:`json_schema` rewritten by a provider's ``subset`` (its strict-schema subset,
+        ``Capabilities.strict_schema``), computed once per subset."""
+        cache = self.__dict__.setdefault("_subsets", {})
+        if subset not in cache:
+            cache[subset] = subset(self.json_schema)
+        return cache[subset]  # type: ignore[no-any-return]
+
+    @property
     def strict_json_schema(self) -> dict[str, Any]:
-        """:attr:`json_schema` in OpenAI's strict subset."""
-        return to_openai_strict(self.json_schema)
+        """:attr:`json_schema` in OpenAI's strict subset (the openai provider's)."""
+        from ..providers.openai import to_openai_strict
+
+        return self.schema_in(to_openai_strict)
 
     def prompt(self) -> str:
         """Instruction text for modes that carry the schema in the prompt (JSON, MD_JSON)."""
