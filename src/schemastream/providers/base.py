@@ -43,6 +43,12 @@ class ModeCapabilities:
     constrained: bool = False
     #: the stream reports token usage
     usage: bool = True
+    #: the model's reasoning (thinking, a reasoning summary) is streamed as ``Delta.reasoning``
+    reasoning: bool = False
+    #: several tool calls in one response, one item each (``Mode.PARALLEL_TOOLS``)
+    parallel: bool = False
+    #: text the model writes beside the object is streamed as ``Delta.prose``
+    prose: bool = False
 
 
 @dataclass(frozen=True)
