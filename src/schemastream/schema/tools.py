@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections.abc
 import re
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -19,7 +20,6 @@ from pydantic import BaseModel, Discriminator, RootModel
 from pydantic.fields import FieldInfo
 
 from ..errors import ConfigurationError
-from .jsonschema import to_openai_strict
 
 _SEQUENCES = (list, collections.abc.Iterable)  # typing.Iterable's origin too
 _UNIONS: tuple[Any, ...] = (Union, types.UnionType)
@@ -39,10 +39,17 @@ class ParallelTool:
         """The tool's parameters: the member's JSON schema (an object at the root)."""
         return self.model.model_json_schema()
 
+    def schema_in(self, subset: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """:attr:`json_schema` rewritten by a provider's strict-schema ``subset``
+        (``Capabilities.strict_schema``)."""
+        return subset(self.json_schema)
+
     @cached_property
     def strict_json_schema(self) -> dict[str, Any]:
-        """:attr:`json_schema` in OpenAI's strict subset."""
-        return to_openai_strict(self.json_schema)
+        """:attr:`json_schema` in OpenAI's strict subset (the openai provider's)."""
+        from ..providers.openai import to_openai_strict  # the subset is a provider fact
+
+        return self.schema_in(to_openai_strict)
 
 
 def _cannot(response_model: Any, why: str) -> ConfigurationError:
