@@ -62,6 +62,9 @@ class Capabilities:
     max_items: bool = False
     #: the schema subset the provider's strict mode takes (``json_schema`` -> its subset)
     strict_schema: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: a constrained mode samples every token under a grammar compiled from the whole JSON
+    #: schema (llguidance): every keyword holds while generating, not a provider's subset
+    grammar: bool = False
     #: per supported mode; a mode not listed has the defaults of :class:`ModeCapabilities`
     modes: Mapping[Mode, ModeCapabilities] = field(default_factory=dict)
 

@@ -78,10 +78,12 @@ class LocalProvider(Provider):
     is_async = False
     #: Serves both ``Client`` (sync) and ``AsyncClient`` (async); ``build_request`` enforces
     #: ``max_items`` (it caps the grammar's root list); every token is sampled under the
-    #: schema's grammar.
+    #: schema's grammar. Usage (prompt and generated tokens) rides on every delta; no
+    #: reasoning, prose or parallel calls (one grammar, one object).
     capabilities = Capabilities(
         both_apis=True,
         max_items=True,
+        grammar=True,
         modes={
             Mode.JSON_SCHEMA: STRICT,
             Mode.TOOLS: STRICT,

@@ -26,7 +26,8 @@ class ProviderEntry:
     ``build(model, async_client=..., mode=..., **kwargs)`` returns the provider. ``needs_model``:
     the name must say a model (``openai/gpt-4o-mini``). ``names_model``: the model part becomes
     the client's default ``model=`` (the local provider takes it as a GGUF path instead).
-    ``default_mode``: the mode when the caller gives none.
+    ``default_mode``: the mode when the caller gives none. ``provider``: the class ``build``
+    returns, as ``"module:Class"`` (read without building: the capability matrix).
     """
 
     name: str
@@ -35,6 +36,7 @@ class ProviderEntry:
     needs_model: bool = True
     names_model: bool = True
     default_mode: Mode | None = None
+    provider: str = ""
 
 
 _REGISTRY: dict[str, ProviderEntry] = {}
@@ -104,7 +106,8 @@ def _local(model: str, *, async_client: bool, mode: Mode | None, **kwargs: Any) 
     return LocalProvider(**kwargs)
 
 
-register(ProviderEntry("openai", _openai_compatible("openai")))
+_OPENAI = "schemastream.providers.openai:OpenAIProvider"
+register(ProviderEntry("openai", _openai_compatible("openai"), provider=_OPENAI))
 _COMPATIBLE: tuple[tuple[str, str, str, str | None, str | None, Mode], ...] = (
     ("ollama", "OLLAMA_BASE_URL", "http://localhost:11434/v1", None, "ollama", Mode.JSON_SCHEMA),
     ("vllm", "VLLM_BASE_URL", "http://localhost:8000/v1", "VLLM_API_KEY", "vllm", Mode.JSON_SCHEMA),
@@ -129,12 +132,34 @@ _COMPATIBLE: tuple[tuple[str, str, str, str | None, str | None, Mode], ...] = (
 for _name, _url_env, _url, _key_env, _key, _mode in _COMPATIBLE:
     register(
         ProviderEntry(
-            _name, _openai_compatible(_name, _url_env, _url, _key_env, _key), default_mode=_mode
+            _name,
+            _openai_compatible(_name, _url_env, _url, _key_env, _key),
+            default_mode=_mode,
+            provider=_OPENAI,
         )
     )
-register(ProviderEntry("anthropic", _anthropic))
-register(ProviderEntry("google", _genai, aliases=("gemini", "genai")))
-register(ProviderEntry("local", _local, needs_model=False, names_model=False))
+register(
+    ProviderEntry(
+        "anthropic", _anthropic, provider="schemastream.providers.anthropic:AnthropicProvider"
+    )
+)
+register(
+    ProviderEntry(
+        "google",
+        _genai,
+        aliases=("gemini", "genai"),
+        provider="schemastream.providers.genai:GenAIProvider",
+    )
+)
+register(
+    ProviderEntry(
+        "local",
+        _local,
+        needs_model=False,
+        names_model=False,
+        provider="schemastream.providers.local:LocalProvider",
+    )
+)
 
 #: The names ``from_provider`` knows, in order.
 PROVIDERS: tuple[str, ...] = tuple(_ORDER)
