@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from schemastream.contract import AsyncDeltaStream, Delta, DeltaStream, Mode, Request, Usage
-from schemastream.providers.base import Provider
+from schemastream.providers.base import Call, Provider
 from schemastream.schema import ResponseSpec
 
 
@@ -32,8 +32,8 @@ class ScriptProvider(Provider):
         self.closed: list[int] = []
         self.reasks: list[str] = []
 
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
-        return Request(kind="script", kwargs=dict(kwargs), mode=mode)
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
+        return Request(kind="script", kwargs={"model": call.model, **call.extra}, mode=mode)
 
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
         self.reasks.append(raw_text)

@@ -23,7 +23,7 @@ from schemastream.contract import AsyncDeltaStream, Delta, DeltaStream, Mode, Re
 from schemastream.core import StreamDriver
 from schemastream.events import FinalEvent, ItemEvent, PartialEvent, RestartEvent
 from schemastream.patch import apply_patch
-from schemastream.providers.base import Provider
+from schemastream.providers.base import Call, Provider
 from schemastream.schema import ResponseSpec
 from schemastream.schema.tools import parallel_tools
 
@@ -482,12 +482,12 @@ class Scripted(Provider):
         self.streams: list[Any] = []
         self.reasks: list[tuple[str, BaseException]] = []
 
-    def build_request(self, spec: ResponseSpec, mode: Mode, kwargs: dict[str, Any]) -> Request:
+    def request_for(self, spec: ResponseSpec, mode: Mode, call: Call) -> Request:
         tools = [
             {"name": t.name, "parameters": t.json_schema}
             for t in parallel_tools(spec.response_model)
         ]
-        return Request("scripted", {**kwargs, "tools": tools}, mode)
+        return Request("scripted", {"model": call.model, **call.extra, "tools": tools}, mode)
 
     def reask(self, request: Request, raw_text: str, error: BaseException) -> Request:
         self.reasks.append((raw_text, error))
