@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -249,8 +249,6 @@ class _MessageDecoder(SSEJsonDecoder):
                 "anthropic: the stream ended before message_stop "
                 f"(stop_reason={self.stop_reason!r}); the response is incomplete"
             )
-        if self._tool_not_called():
-            raise self._not_called_error()
         return []
 
     def event(self, name: str | None, data: bytes) -> list[Delta]:
@@ -391,18 +389,22 @@ class _MessageDecoder(SSEJsonDecoder):
             )
         return Delta(finish_reason=reason, refusal=refusal, usage=self._usage())
 
-    def _tool_not_called(self) -> bool:
-        """The model ended its turn normally without the tool call the mode asks for."""
+    def missing_call(self) -> StreamValidationError | None:
+        """After a complete response: the error for a turn the model ended normally without
+        the tool call the mode asks for (possible with thinking: ``tool_choice`` auto), else
+        ``None``. The stream raises it once the body is read: it is the model's answer, not
+        a fault of the wire format (the decoder itself raises only ``ProviderError``)."""
+        if not self.stopped:
+            return None
         if self.mode == Mode.TOOLS:
             missing = self.block is None
         elif self.mode == Mode.PARALLEL_TOOLS:
             missing = self.calls == 0
         else:
-            return False
+            return None
         # max_tokens, refusal ...: the core says why there is no object
-        return missing and (self.stop_reason is None or self.stop_reason in _NORMAL_STOPS)
-
-    def _not_called_error(self) -> StreamValidationError:
+        if not missing or (self.stop_reason is not None and self.stop_reason not in _NORMAL_STOPS):
+            return None
         what = f"the tool {self.tool_name!r}" if self.mode == Mode.TOOLS else "any of the tools"
         why = (
             " (with extended thinking Anthropic allows only tool_choice auto or none, so the "
@@ -613,11 +615,36 @@ class AnthropicProvider(Provider):
             return super().open_stream(request)
         ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
         response = ctx.__enter__()  # HTTP errors raise the SDK's exceptions here
-        return HTTPDeltaStream(response, self._decoder(request), _errors(self.client))
+        return _MessageStream(response, self._decoder(request), _errors(self.client))
 
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
         ctx = self.client.messages.with_streaming_response.create(stream=True, **request.kwargs)
         response = await ctx.__aenter__()
-        return AsyncHTTPDeltaStream(response, self._decoder(request), _errors(self.client))
+        return _AsyncMessageStream(response, self._decoder(request), _errors(self.client))
+
+
+class _MessageStream(HTTPDeltaStream):
+    """The HTTP delta stream, then :meth:`_MessageDecoder.missing_call` once the body is read."""
+
+    _decoder: _MessageDecoder
+
+    def __iter__(self) -> Iterator[Delta]:
+        yield from super().__iter__()
+        error = self._decoder.missing_call()
+        if error is not None:
+            raise error
+
+
+class _AsyncMessageStream(AsyncHTTPDeltaStream):
+    """Async twin of :class:`_MessageStream`."""
+
+    _decoder: _MessageDecoder
+
+    async def _run(self) -> AsyncIterator[Delta]:
+        async for delta in super()._run():
+            yield delta
+        error = self._decoder.missing_call()
+        if error is not None:
+            raise error
