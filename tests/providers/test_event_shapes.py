@@ -251,6 +251,19 @@ def test_openai_sdk_fallback(module_server: ReplayServer, case: str, data: st.Da
 ANTHROPIC_CASES = {
     "tools": (Mode.TOOLS, A.tool_chunks([TEXT[i : i + 9] for i in range(0, len(TEXT), 9)])),
     "text": (Mode.JSON, A.text_chunks([TEXT[i : i + 9] for i in range(0, len(TEXT), 9)])),
+    "thinking-calls": (  # extended thinking, prose and two calls; cache and thinking usage
+        Mode.PARALLEL_TOOLS,
+        A.message_chunks(
+            [
+                A.thinking_block(["Let me ", "think."]),
+                A.redacted_thinking_block(),
+                A.text_block(["I'll record them."]),
+                A.tool_use_block(['{"title":"Sol', 'ar","score":7}'], "Response", "toolu_a"),
+                A.tool_use_block(['{"title":"Wi', 'nd","score":3}'], "Response", "toolu_b"),
+            ],
+            usage=(30, 90, 2000, 40, 120),
+        ),
+    ),
 }
 
 
