@@ -106,7 +106,8 @@ def genai_chunks(answer: Answer, mode: Mode, request: Any) -> list[bytes]:
     if mode in TEXT_MODES:
         text = [[G.text_part(piece)] for piece in split(_body(answer, mode), answer.n)]
         if answer.interleave and thought and len(text) > 1:
-            frames = [text[0], *thought, *text[1:]]  # the thought between the object's pieces
+            half = len(text) // 2  # the thought between the object's pieces
+            frames = [*text[:half], *thought, *text[half:]]
         else:
             frames = thought + text
     else:
