@@ -215,7 +215,7 @@ def test_stream_every_mode(
     deltas = collect(OpenAIProvider(sync_client, fast=fast), mode)
     assert json.loads(text_of(deltas)) == DOC
     assert [d.finish_reason for d in deltas].count(None) == len(deltas) - 1
-    assert deltas[-1] == Delta(finish_reason="stop", usage=Usage(11, 22))
+    assert deltas[-1] == Delta(finish_reason="stop", usage=Usage(11, 22, 0, 0))
     body = server.last.json
     assert body["stream"] is True
     if mode in RESP_MODES:
@@ -264,7 +264,7 @@ async def test_async_stream(
     server.add(script_for(mode))
     deltas = await acollect(OpenAIProvider(async_client, fast=fast), mode)
     assert json.loads(text_of(deltas)) == DOC
-    assert deltas[-1] == Delta(finish_reason="stop", usage=Usage(11, 22))
+    assert deltas[-1] == Delta(finish_reason="stop", usage=Usage(11, 22, 0, 0))
 
 
 def test_sync_api_on_async_client_is_a_type_error(async_client: openai.AsyncOpenAI) -> None:

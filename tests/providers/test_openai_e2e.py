@@ -92,7 +92,7 @@ def test_seed_example_sync(server: ReplayServer, capsys: pytest.CaptureFixture[s
     assert server.last.path == "/v1/responses"
     assert body["input"] == MSGS and body["stream"] is True
     assert body["text"]["format"]["type"] == "json_schema" and body["text"]["format"]["strict"]
-    assert stream.usage == ss.Usage(11, 22)
+    assert stream.usage == ss.Usage(11, 22, 0, 0)
 
 
 async def test_seed_example_async(server: ReplayServer) -> None:
@@ -225,7 +225,7 @@ def test_events_items_usage_raw_text(server: ReplayServer, sync_client: openai.O
     assert [e.index for e in items] == [0, 1, 2] and [e.item for e in items] == EXPECTED
     assert isinstance(events[-1], FinalEvent) and events[-1].value == EXPECTED
     assert stream.completed_items == EXPECTED and json.loads(stream.raw_text) == DOC
-    assert stream.usage == ss.Usage(11, 22) and stream.restarts == 0
+    assert stream.usage == ss.Usage(11, 22, 0, 0) and stream.restarts == 0
     # an item event comes before the final event, as soon as the item closed
     assert events.index(items[0]) < events.index(items[1]) < len(events) - 1
 

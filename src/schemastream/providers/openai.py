@@ -2,6 +2,17 @@
 
 Chat Completions modes (``TOOLS``, ``JSON_SCHEMA``, ``JSON``, ``MD_JSON``) and Responses API
 modes (``RESPONSES_JSON_SCHEMA``, ``RESPONSES_TOOLS``); the mode picks the endpoint.
+``PARALLEL_TOOLS`` (one function per union member, parallel calls, a call required) runs on
+Chat Completions when the call gives ``messages=`` and on the Responses API when it gives
+``input=`` instead.
+
+Beside the object: reasoning (Responses reasoning summaries and reasoning text; the
+``reasoning_content`` / ``reasoning`` that OpenAI-compatible chat servers add to a chunk's
+delta) is ``Delta.reasoning``; prose (a message's text beside function calls, ``content``
+beside ``tool_calls``, text around the JSON in ``JSON`` / ``MD_JSON``) is ``Delta.prose``;
+usage (cached input and reasoning tokens included) is passed on as soon as it arrives. The
+caller's own ``reasoning=`` / ``reasoning_effort=`` go to the endpoint unchanged. Chat streams
+ask for usage (``stream_options.include_usage``).
 
 Fast path (default): the SDK's raw streaming response
 (``...with_streaming_response.create(stream=True, ...)``) -- the SDK still builds the request,
@@ -32,9 +43,9 @@ from typing import Any
 import jiter
 
 from ..errors import ConfigurationError, ProviderError
+from ..schema.tools import ParallelTool, parallel_tools
+from ._prose import ProseSplitter
 from .base import (
-    LENIENT,
-    STRICT,
     AsyncDeltaStream,
     Call,
     Capabilities,
@@ -42,6 +53,7 @@ from .base import (
     DeltaStream,
     FinishReason,
     Mode,
+    ModeCapabilities,
     Provider,
     Request,
     Shape,
@@ -195,6 +207,7 @@ def _done_tail(line: bytes) -> bytes | None:
 
 
 # What the decoders read of each event, and the JSON kind they expect (see ``Shape``).
+_USAGE_DETAILS = {"cached_tokens": int, "reasoning_tokens": int}
 _CHAT_CHUNK = Shape(
     {
         "choices": [
@@ -204,25 +217,46 @@ _CHAT_CHUNK = Shape(
                 "delta": {
                     "content": str,
                     "refusal": str,
-                    "tool_calls": [{"index": int, "function": {"arguments": str}}],
+                    # OpenAI-compatible servers' reasoning (vLLM, DeepSeek, Ollama, llama.cpp)
+                    "reasoning_content": str,
+                    "reasoning": str,
+                    "tool_calls": [{"index": int, "function": {"name": str, "arguments": str}}],
                 },
             }
         ],
-        "usage": {"prompt_tokens": int, "completion_tokens": int},
+        "usage": {
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "prompt_tokens_details": _USAGE_DETAILS,
+            "completion_tokens_details": _USAGE_DETAILS,
+        },
     }
 )
 _RESPONSES_EVENT = Shape({"type": str})
 _RESPONSES_DONE = Shape(
     {
         "response": {
-            "usage": {"input_tokens": int, "output_tokens": int},
+            "usage": {
+                "input_tokens": int,
+                "output_tokens": int,
+                "input_tokens_details": _USAGE_DETAILS,
+                "output_tokens_details": _USAGE_DETAILS,
+            },
             "incomplete_details": {"reason": str},
         }
     }
 )
+_REASONING_DELTA = Shape({"item_id": str, "delta": str, "summary_index": int, "content_index": int})
 _RESPONSES_SHAPES: dict[str, Shape] = {
     "response.output_text.delta": Shape({"delta": str}),
-    "response.function_call_arguments.delta": Shape({"item_id": str, "delta": str}),
+    "response.function_call_arguments.delta": Shape(
+        {"item_id": str, "output_index": int, "delta": str}
+    ),
+    "response.output_item.added": Shape(
+        {"output_index": int, "item": {"type": str, "id": str, "name": str}}
+    ),
+    "response.reasoning_summary_text.delta": _REASONING_DELTA,
+    "response.reasoning_text.delta": _REASONING_DELTA,
     "response.refusal.delta": Shape({"delta": str}),
     "response.refusal.done": Shape({"refusal": str}),
     "response.completed": _RESPONSES_DONE,
@@ -231,9 +265,17 @@ _RESPONSES_SHAPES: dict[str, Shape] = {
 }
 
 
+def _usage(u: Any, inp: str, out: str) -> Usage:
+    """A usage object (chat: ``prompt_tokens`` ...; Responses: ``input_tokens`` ...) with the
+    cached input and reasoning output tokens from its ``*_details``."""
+    cached = (u.get(inp + "_tokens_details") or {}).get("cached_tokens")
+    reasoning = (u.get(out + "_tokens_details") or {}).get("reasoning_tokens")
+    return Usage(u.get(inp + "_tokens"), u.get(out + "_tokens"), cached, reasoning)
+
+
 class _OpenAIDecoder(SSEJsonDecoder):
-    """SSE event data -> :func:`jiter.from_json` -> :meth:`feed_event` (the dict the SDK
-    object path feeds directly). ``text(event)`` gives an event's new document text."""
+    """SSE event data -> :func:`jiter.from_json` -> :meth:`deltas` (the dict the SDK object
+    path feeds directly)."""
 
     tail = staticmethod(_done_tail)
 
@@ -242,19 +284,21 @@ class _OpenAIDecoder(SSEJsonDecoder):
             payload = jiter.from_json(data)
         except ValueError as exc:
             raise ProviderError(f"malformed stream event: {exc}") from None
-        text = self.text(payload)
-        return [Delta(text)] if text else []
+        return self.deltas(payload)
 
     def feed_event(self, event: Any) -> list[Delta]:
-        text = self.text(event)
-        return [Delta(text)] if text else []
+        return self.deltas(event)
 
     def end(self) -> list[Delta]:
-        return [self.result()]
+        return [*self.flush(), self.result()]
+
+    def flush(self) -> list[Delta]:
+        """Deltas held back until the body ended (prose that might have opened a fence)."""
+        return []
 
     @abc.abstractmethod
-    def text(self, d: Any) -> str | None:
-        """One decoded event's new document text (or None)."""
+    def deltas(self, d: Any) -> list[Delta]:
+        """One decoded event's deltas."""
 
     @abc.abstractmethod
     def result(self) -> Delta:
@@ -262,11 +306,19 @@ class _OpenAIDecoder(SSEJsonDecoder):
 
 
 class _ChatDecoder(_OpenAIDecoder):
-    """``chat.completion.chunk`` events -> deltas; done once ``[DONE]`` arrived."""
+    """``chat.completion.chunk`` events -> deltas; done once ``[DONE]`` arrived.
+
+    ``delta.content`` is the document (``JSON_SCHEMA``), split into prose and document
+    (``JSON`` / ``MD_JSON``: :class:`ProseSplitter`) or prose beside the tool calls (the tool
+    modes). ``delta.reasoning_content`` / ``delta.reasoning`` (OpenAI-compatible servers) are
+    reasoning. A usage object is passed on as soon as it arrives."""
 
     def __init__(self, mode: Mode, expect_usage: bool = False) -> None:
         super().__init__()
+        self.mode = mode
         self.tools = mode == Mode.TOOLS
+        self.parallel = mode == Mode.PARALLEL_TOOLS
+        self.splitter = ProseSplitter() if mode in (Mode.JSON, Mode.MD_JSON) else None
         self.expect_usage = expect_usage  # stream_options.include_usage: a usage chunk is due
         self.tool_index: int | None = None
         self.finish_reason: FinishReason | None = None
@@ -282,59 +334,84 @@ class _ChatDecoder(_OpenAIDecoder):
             return []
         return super().event(name, data)
 
-    def text(self, d: Any) -> str | None:
-        """One decoded event's new document text (or None)."""
+    def deltas(self, d: Any) -> list[Delta]:
         _CHAT_CHUNK.check(d, "openai", "chat.completion.chunk")
+        out: list[Delta] = []
+        usage = d.get("usage")
+        if usage:
+            self.usage = _usage(usage, "prompt", "completion")
+            out.append(Delta(usage=self.usage))
         choices = d.get("choices")
         if not choices:
             if d.get("error"):
                 err = d["error"]
                 raise WireError(_error_message(err, "An error occurred during streaming"), err)
-            usage = d.get("usage")
-            if usage:
-                self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
-            return None
+            return out
         c = choices[0]
         if c.get("index", 0) != 0:
             for c in choices:  # noqa: B007 - n>1: only choice 0 is the document
                 if c.get("index", 0) == 0:
                     break
             else:
-                return None
-        usage = d.get("usage")
-        if usage:
-            self.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+                return out
         fr = c.get("finish_reason")
         if fr:
             self.finish_reason = _FINISH.get(fr, "other")
         delta = c.get("delta")
         if not delta:
-            return None
+            return out
         r = delta.get("refusal")
         if r:
             self.refusal.append(r)
-        if not self.tools:
-            return delta.get("content") or None
+        # one of the two spellings (a server that sends both sends the same text twice)
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning:
+            out.append(Delta(reasoning=reasoning))
+        content = delta.get("content")
+        if content:
+            if self.splitter is not None:
+                text, prose = self.splitter.feed(content)
+                if prose or text:
+                    out.append(Delta(text, prose=prose))
+            elif self.tools or self.parallel:
+                out.append(Delta(prose=content))  # text beside the tool calls
+            else:
+                out.append(Delta(content))
         calls = delta.get("tool_calls")
-        if not calls:
-            return None
-        if len(calls) == 1:
-            tc = calls[0]
-            idx = tc.get("index", 0)
-            if self.tool_index is None:
-                self.tool_index = idx
-            elif idx != self.tool_index:
-                return None
-            fn = tc.get("function")
-            return (fn.get("arguments") or None) if fn else None
+        if calls:
+            out += self.parallel_calls(calls) if self.parallel else self.tool_call(calls)
+        return out
+
+    def tool_call(self, calls: list[Any]) -> list[Delta]:
+        """``Mode.TOOLS``: the arguments of the first call (the request forces one)."""
         parts = []
         for tc in calls:
             idx = tc.get("index", 0)
             if self.tool_index is None:
                 self.tool_index = idx
-            if idx == self.tool_index and tc.get("function"):
-                parts.append(tc["function"].get("arguments") or "")
-        return "".join(parts) or None
+            fn = tc.get("function")
+            if idx == self.tool_index and fn:
+                parts.append(fn.get("arguments") or "")
+        text = "".join(parts)
+        return [Delta(text)] if text else []
+
+    @staticmethod
+    def parallel_calls(calls: list[Any]) -> list[Delta]:
+        """``Mode.PARALLEL_TOOLS``: each call's pieces by its ``index``; the name on its first."""
+        out = []
+        for tc in calls:
+            fn = tc.get("function") or {}
+            name = fn.get("name") or None
+            args = fn.get("arguments") or ""
+            if args or name:
+                out.append(Delta(args, call=tc.get("index", 0), tool=name))
+        return out
+
+    def flush(self) -> list[Delta]:
+        if self.splitter is None:
+            return []
+        text, prose = self.splitter.finish()
+        return [Delta(text, prose=prose)] if text or prose else []
 
     def final(self) -> Delta:
         refusal = "".join(self.refusal) or None
@@ -356,34 +433,63 @@ class _ChatDecoder(_OpenAIDecoder):
 
 
 class _ResponsesDecoder(_OpenAIDecoder):
-    """Responses API events -> deltas; ``done`` once the response is over."""
+    """Responses API events -> deltas; ``done`` once the response is over.
+
+    Reasoning summary parts and raw reasoning text are reasoning (a blank line between
+    parts); message text is the document (``RESPONSES_JSON_SCHEMA``) or prose beside the
+    function call(s); function calls are the document (``RESPONSES_TOOLS``: the first call)
+    or, in ``PARALLEL_TOOLS``, one call each, keyed by ``output_index``."""
 
     def __init__(self, mode: Mode) -> None:
         super().__init__()
         self.tools = mode == Mode.RESPONSES_TOOLS
+        self.parallel = mode == Mode.PARALLEL_TOOLS
         self.item_id: str | None = None
+        self.calls: dict[str, int] = {}  # PARALLEL_TOOLS: function_call item id -> its index
+        self.reasoning_part: tuple[Any, ...] | None = None  # the part reasoning came from
         self.refusal: list[str] = []
         self.refusal_done: str | None = None
         self.done = False
         self.last: Delta | None = None
 
-    def text(self, d: Any) -> str | None:
+    def deltas(self, d: Any) -> list[Delta]:
         _RESPONSES_EVENT.check(d, "openai", "Responses")
         t = d.get("type")
         shape = _RESPONSES_SHAPES.get(t)  # type: ignore[arg-type]
         if shape is not None:
             shape.check(d, "openai", t)  # type: ignore[arg-type]
         if t == "response.output_text.delta":
-            return None if self.tools else (d.get("delta") or None)
+            text = d.get("delta")
+            if not text:
+                return []
+            return [Delta(prose=text)] if self.tools or self.parallel else [Delta(text)]
         if t == "response.function_call_arguments.delta":
-            if not self.tools:
-                return None
+            text = d.get("delta")
             item = d.get("item_id")
+            if self.parallel:
+                index = self.calls.get(item)  # type: ignore[arg-type]
+                if index is None:
+                    index = d.get("output_index", 0)
+                return [Delta(text, call=index)] if text else []
+            if not self.tools:
+                return []
             if self.item_id is None:
                 self.item_id = item
             elif item != self.item_id:
-                return None
-            return d.get("delta") or None
+                return []
+            return [Delta(text)] if text else []
+        if t == "response.output_item.added":
+            item = d.get("item") or {}
+            if self.parallel and item.get("type") == "function_call":
+                index = d.get("output_index", 0)
+                if item.get("id"):
+                    self.calls[item["id"]] = index
+                return [Delta(call=index, tool=item.get("name") or None)]
+            return []
+        if t == "response.reasoning_summary_text.delta":
+            return self.reasoning(d, ("summary", d.get("item_id"), d.get("summary_index")))
+        if t == "response.reasoning_text.delta":
+            return self.reasoning(d, ("text", d.get("item_id"), d.get("content_index")))
         if t == "response.refusal.delta":
             self.refusal.append(d.get("delta") or "")
         elif t == "response.refusal.done":
@@ -391,7 +497,7 @@ class _ResponsesDecoder(_OpenAIDecoder):
         elif t == "response.completed" or t == "response.incomplete":
             resp = d.get("response") or {}
             u = resp.get("usage")
-            usage = Usage(u.get("input_tokens"), u.get("output_tokens")) if u else None
+            usage = _usage(u, "input", "output") if u else None
             finish: FinishReason = "stop"
             if t == "response.incomplete":
                 reason = (resp.get("incomplete_details") or {}).get("reason")
@@ -406,7 +512,18 @@ class _ResponsesDecoder(_OpenAIDecoder):
             raise WireError(_error_message(err, "the response failed"), err)
         elif t == "error":
             raise WireError(_error_message(d, "An error occurred during streaming"), d)
-        return None
+        return []
+
+    def reasoning(self, d: Any, part: tuple[Any, ...]) -> list[Delta]:
+        """A reasoning piece; the first piece of each later part starts with a blank line."""
+        text = d.get("delta")
+        if not text:
+            return []
+        if part != self.reasoning_part:
+            if self.reasoning_part is not None:
+                text = "\n\n" + text
+            self.reasoning_part = part
+        return [Delta(reasoning=text)]
 
     def result(self) -> Delta:
         """The last delta once the body ended (done at ``response.completed`` / ``incomplete``)."""
@@ -488,6 +605,22 @@ def _with_system(messages: list[Any], text: str) -> list[Any]:
     return [{"role": "system", "content": text}, *messages]
 
 
+def _function(tool: ParallelTool) -> dict[str, Any]:
+    """One member's function definition (the same keys in both endpoints' tool entries)."""
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.strict_json_schema,
+        "strict": True,
+    }
+
+
+def _parallel_choice(kw: dict[str, Any]) -> None:
+    """``Mode.PARALLEL_TOOLS``: calls in parallel, at least one (a caller's own values stay)."""
+    kw.setdefault("parallel_tool_calls", True)
+    kw.setdefault("tool_choice", "required")
+
+
 def _common(call: Call) -> dict[str, Any]:
     """The kwargs both endpoints pass on as given: ``model``, ``stop``, the rest."""
     kw = dict(call.extra)
@@ -504,16 +637,22 @@ class OpenAIProvider(Provider):
     name = "openai"
     default_mode = Mode.TOOLS
     default_responses_mode = Mode.RESPONSES_JSON_SCHEMA
-    supported_modes = CHAT_MODES | RESPONSES_MODES
+    supported_modes = CHAT_MODES | RESPONSES_MODES | {Mode.PARALLEL_TOOLS}
+    # reasoning: Responses reasoning summaries / reasoning text; on Chat Completions the
+    # ``reasoning_content`` / ``reasoning`` that OpenAI-compatible servers send (OpenAI's own
+    # chat endpoint streams none). prose: text beside the tool calls, or around the JSON.
     capabilities = Capabilities(
         strict_schema=to_openai_strict,
         modes={
-            Mode.TOOLS: STRICT,
-            Mode.JSON_SCHEMA: STRICT,
-            Mode.RESPONSES_TOOLS: STRICT,
-            Mode.RESPONSES_JSON_SCHEMA: STRICT,
-            Mode.JSON: LENIENT,
-            Mode.MD_JSON: LENIENT,
+            Mode.TOOLS: ModeCapabilities(constrained=True, reasoning=True, prose=True),
+            Mode.JSON_SCHEMA: ModeCapabilities(constrained=True, reasoning=True),
+            Mode.RESPONSES_TOOLS: ModeCapabilities(constrained=True, reasoning=True, prose=True),
+            Mode.RESPONSES_JSON_SCHEMA: ModeCapabilities(constrained=True, reasoning=True),
+            Mode.JSON: ModeCapabilities(lenient=True, reasoning=True, prose=True),
+            Mode.MD_JSON: ModeCapabilities(lenient=True, reasoning=True, prose=True),
+            Mode.PARALLEL_TOOLS: ModeCapabilities(
+                constrained=True, reasoning=True, prose=True, parallel=True
+            ),
         },
     )
 
@@ -531,9 +670,14 @@ class OpenAIProvider(Provider):
 
     # -- sans-IO ---------------------------------------------------------------------------
     def request_for(self, spec: Any, mode: Mode, call: Call) -> Request:
-        if mode in RESPONSES_MODES:
+        if mode is Mode.PARALLEL_TOOLS:
+            # the endpoint follows the call's spelling: messages= is Chat Completions (also
+            # OpenAI-compatible servers); input= without messages= is the Responses API
+            if not call.has_messages and call.messages:
+                return self._responses_request(spec, mode, call)
+        elif mode in RESPONSES_MODES:
             return self._responses_request(spec, mode, call)
-        if mode not in CHAT_MODES:
+        elif mode not in CHAT_MODES:
             raise ConfigurationError(f"openai: unsupported mode {mode.value!r}")
         kw = _common(call)
         messages = list(call.messages)
@@ -558,6 +702,12 @@ class OpenAIProvider(Provider):
             # forced to one named function: one call. (No parallel_tool_calls=False: reasoning
             # models reject the parameter; a caller may still pass it.)
             kw["tool_choice"] = {"type": "function", "function": {"name": spec.name}}
+        elif mode == Mode.PARALLEL_TOOLS:
+            kw["tools"] = [
+                {"type": "function", "function": _function(tool)}
+                for tool in parallel_tools(spec.response_model)
+            ]
+            _parallel_choice(kw)
         elif mode == Mode.JSON_SCHEMA:
             kw["response_format"] = {
                 "type": "json_schema",
@@ -600,6 +750,12 @@ class OpenAIProvider(Provider):
                 "strict": True,
             }
             kw["text"] = text
+        elif mode == Mode.PARALLEL_TOOLS:
+            kw["tools"] = [
+                {"type": "function", **_function(tool)}
+                for tool in parallel_tools(spec.response_model)
+            ]
+            _parallel_choice(kw)
         else:
             kw["tools"] = [
                 {
