@@ -39,7 +39,7 @@ def split(text: str, n: int) -> list[str]:
 class Answer:
     """What the model writes: ``objects`` is ``[(tool name, document)]``, one for an object
     mode, several for ``PARALLEL_TOOLS``; ``reasoning`` (one part) and ``prose`` (text before
-    the object; in ``MD_JSON`` the text before the fence) are left out when empty. ``n``:
+    the object; in ``JSON`` and ``MD_JSON`` the text before the JSON) are left out when empty. ``n``:
     characters per streamed piece. ``interleave``: the reasoning's pieces alternate with the
     object's where the wire format allows it (OpenAI chat, Gemini frames)."""
 
@@ -55,6 +55,8 @@ def _body(answer: Answer, mode: Mode) -> str:
     ((_, doc),) = answer.objects
     if mode == Mode.MD_JSON:
         return O.md_json(doc, prose=answer.prose)
+    if mode == Mode.JSON and answer.prose:  # a chat model may answer in prose, then the JSON
+        return f"{answer.prose}\n{dumps(doc)}"
     return dumps(doc)
 
 
