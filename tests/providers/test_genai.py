@@ -208,7 +208,7 @@ def test_thought_parts_are_reasoning_not_text(
 ) -> None:
     frames = [G.response_frame([{"text": "thinking {", "thought": True}])]
     frames += G.text_chunks(PIECES[:1], finish_reason=None)
-    frames.insert(1, G.response_frame([G.thought_part("more", signature=G.SIGNATURE)]))
+    frames.append(G.response_frame([G.thought_part("more", signature=G.SIGNATURE)]))
     frames += G.text_chunks(PIECES[1:])
     server.add(Script(chunks=frames))
     provider = GenAIProvider(G.make_client(server))
@@ -463,3 +463,26 @@ def test_close_from_another_thread_unblocks_the_reader(
     reader.join(5)
     assert not reader.is_alive() and outcome
     assert server.last.done.wait(5) and server.last.disconnected
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        # pieces of one summary join as they are
+        (["The user wants ", "one idea."], ["The user wants ", "one idea."]),
+        # a piece that opens a new summary with its heading starts a part
+        (["**A**\n\nx.", "**B**\n\ny."], ["**A**\n\nx.", "\n\n**B**\n\ny."]),
+        # ... with just the blank line the text lacks
+        (["**A**\n\nx.\n", "**B**"], ["**A**\n\nx.\n", "\n**B**"]),
+        (["**A**\n\nx.\n\n", "**B**"], ["**A**\n\nx.\n\n", "**B**"]),
+    ],
+)
+def test_thought_pieces_and_summary_parts(
+    server: ReplayServer, idea_spec: ResponseSpec, pieces: list[str], expected: list[str]
+) -> None:
+    frames = [[G.thought_part(p)] for p in pieces] + [[G.text_part(DOC)]]
+    server.add(G.stream_script(frames))
+    provider = GenAIProvider(G.make_client(server))
+    deltas = list(provider.open_stream(_request(provider, idea_spec)))
+    assert [d.reasoning for d in deltas if d.reasoning] == expected
+    assert _texts(deltas) == DOC
