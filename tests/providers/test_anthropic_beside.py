@@ -295,14 +295,27 @@ async def test_three_tool_use_blocks_of_two_types(server: ReplayServer, use_asyn
     assert "Idea, Task" in body["system"]
 
 
-async def test_create_iterable_yields_each_call_once(server: ReplayServer, use_async: bool) -> None:
-    server.add(A.message_script(three_calls()))
+async def test_create_iterable_and_iter_items_yield_each_call_once(
+    server: ReplayServer, use_async: bool
+) -> None:
+    server.add(A.message_script(three_calls()), A.message_script(three_calls()))
     c = client(server, use_async)
     it = c.chat.completions.create_iterable(
         model="m", messages=MESSAGES, response_model=Union[Idea, Task], mode="parallel_tools"
     )
     got = [i async for i in it] if use_async else list(it)
     assert got == FINAL
+    stream = c.responses.stream(
+        model="m", messages=MESSAGES, response_model=list[Union[Idea, Task]], mode="parallel_tools"
+    )
+    if use_async:
+        async with stream:
+            items = [i async for i in stream.iter_items()]
+    else:
+        with stream:
+            items = list(stream.iter_items())
+    assert items == FINAL
+    assert [ex.json["tool_choice"] for ex in server.exchanges] == [{"type": "any"}] * 2
 
 
 async def test_parallel_with_interleaved_thinking(server: ReplayServer, use_async: bool) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 import schemastream as ss
 from schemastream.errors import StreamingDegradedWarning, StreamValidationError
 from schemastream.events import FinalEvent, ItemEvent, PartialEvent, ReasoningEvent, TextEvent
+from schemastream.providers import genai as genai_provider
 from tests.replay import gemini_server as G
 from tests.replay.base import ReplayServer, Tokens
 
@@ -343,3 +344,28 @@ async def test_the_json_modes_do_not_warn(server: ReplayServer, use_async: bool,
         events = await events_of(stream, use_async)
     assert events[-1].value == Idea(**IDEA)
     assert _caught(records) == []
+
+
+# -- the SDK fallback (public generate_content_stream, for SDKs without the internals) -------
+
+
+async def test_the_sdk_fallback_reads_the_same(
+    server: ReplayServer, use_async: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(genai_provider, "_has_internals", lambda api_client: False)
+    frames = [
+        [G.thought_part(THOUGHTS[0])],
+        [G.text_part("Two calls {.", signature=G.SIGNATURE)],
+        *([G.call_part(name, doc)] for name, doc in CALLS),
+    ]
+    server.add(G.stream_script(frames, usage=Tokens(120, 35, cached=100, reasoning=64)))
+    stream = client(server, use_async, "parallel_tools").responses.stream(
+        model="gemini-test", messages=MESSAGES, response_model=RESPONSE, config=THINKING
+    )
+    with quiet():
+        events = await events_of(stream, use_async)
+    assert stream.reasoning_text == THOUGHTS[0]
+    assert [e for e in events if isinstance(e, TextEvent)] == [TextEvent("Two calls {.")]
+    assert [(e.index, e.item) for e in events if isinstance(e, ItemEvent)] == list(enumerate(FINAL))
+    assert events[-1].value == FINAL
+    assert stream.usage == ss.Usage(120, 35 + 64, 100, 64)

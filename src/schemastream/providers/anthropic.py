@@ -154,7 +154,7 @@ def _structured_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return transform_schema(schema)
 
 
-def thinking_enabled(thinking: Any) -> bool:
+def _thinking_enabled(thinking: Any) -> bool:
     """Whether the user's ``thinking=`` argument turns extended thinking on (any config but
     ``{"type": "disabled"}``): then Anthropic refuses a forced ``tool_choice``."""
     if not thinking:
@@ -170,7 +170,7 @@ def _max_tokens(given: int | None, thinking: Any) -> int:
     if given is not None:
         return given
     budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
-    if isinstance(budget, int) and thinking_enabled(thinking):
+    if isinstance(budget, int) and _thinking_enabled(thinking):
         return budget + DEFAULT_MAX_TOKENS
     return DEFAULT_MAX_TOKENS
 
@@ -518,7 +518,7 @@ class AnthropicProvider(Provider):
             kw["model"] = call.model
         system, messages = call.split()
         conv = [_message(m) for m in messages]
-        thinking = thinking_enabled(kw.get("thinking"))
+        thinking = _thinking_enabled(kw.get("thinking"))
         kw["max_tokens"] = _max_tokens(call.max_tokens, kw.get("thinking"))
         if call.stop is not None:
             kw["stop_sequences"] = call.stop

@@ -24,9 +24,10 @@ In both tool modes the object is not incremental: the first stream of such a cli
 
 Reasoning: with the user's own ``config={"thinking_config": {"include_thoughts": True}}``
 (passed through unchanged) Gemini sends thought summaries as parts with ``"thought": true``;
-they are ``Delta.reasoning`` in every mode, never the object. Each thought part is one
-summary part (Gemini sends each as a whole paragraph with its own heading), so every later
-part starts with ``"\n\n"``. ``thoughtSignature`` is opaque and is not text.
+they are ``Delta.reasoning`` in every mode, never the object. Consecutive thought parts are
+pieces of one text, except that a piece opening a new summary with its ``**heading**``, or
+thoughts after answer text or a call, start a new part: a blank line is put before it
+(unless the text already ends with one). ``thoughtSignature`` is opaque and is not text.
 
 Usage: ``usageMetadata`` of every frame, as soon as it is reported (so a cancelled stream
 keeps the prompt count): ``promptTokenCount`` -> ``input_tokens``,
@@ -235,7 +236,8 @@ class _GeminiDecoder(SSEJsonDecoder):
         self._prev_reasoning = 0
         self._got_call = False
         self._calls = 0  # PARALLEL_TOOLS: the running index of the next call
-        self._thought_parts = 0  # reasoning parts so far (later ones start with a blank line)
+        self._reasoning_tail = ""  # the last characters of the reasoning so far
+        self._in_thoughts = False  # the latest part was a thought
         self._reported: Usage | None = None  # the usage last emitted
         self._start_hop()
 
@@ -362,8 +364,9 @@ class _GeminiDecoder(SSEJsonDecoder):
         if part.get("thought"):
             if not isinstance(text, str) or not text:
                 return None
-            self._thought_parts += 1
-            return Delta(reasoning=text if self._thought_parts == 1 else "\n\n" + text)
+            return Delta(reasoning=self._thought(text))
+        if part.get("text") or part.get("functionCall"):
+            self._in_thoughts = False
         call = part.get("functionCall")
         if self.mode == Mode.PARALLEL_TOOLS:
             if isinstance(call, dict):
@@ -381,6 +384,20 @@ class _GeminiDecoder(SSEJsonDecoder):
                 return Delta(text=_args_json(call))
             return Delta(prose=text) if isinstance(text, str) and text else None
         return Delta(text=text) if isinstance(text, str) and text else None
+
+    def _thought(self, text: str) -> str:
+        """``text`` with the blank line that starts a later summary part, if it needs one.
+
+        Consecutive thought parts are pieces of one text (joined as they are, as the SDK's
+        own examples do), except where a piece opens a new summary with its ``**heading**``;
+        thoughts after answer text or a call are a new part too."""
+        tail = self._reasoning_tail
+        new_part = bool(tail) and (not self._in_thoughts or text.startswith("**"))
+        self._in_thoughts = True
+        if new_part and not tail.endswith("\n\n"):
+            text = ("\n" if tail.endswith("\n") else "\n\n") + text
+        self._reasoning_tail = (tail + text)[-2:]
+        return text
 
     def _final(self, reason: FinishReason, raw: str = "", prompt: bool = False) -> Delta:
         self.stopped = True
@@ -624,7 +641,7 @@ class GenAIProvider(Provider):
         self._warn_if_whole(request)
         decoder = self._decoder(request)
         api_client = self._api_client
-        if not _has_internals(api_client):  # pragma: no cover - future SDKs
+        if not _has_internals(api_client):  # future SDKs (tests patch _has_internals)
             it = _SDKIterator(self.client.models.generate_content_stream(**request.kwargs))
             chunks = partial(sdk_objects, to_dict=_dump_chunk)
             return HTTPDeltaStream(
@@ -647,7 +664,7 @@ class GenAIProvider(Provider):
         self._warn_if_whole(request)
         decoder = self._decoder(request)
         api_client = self._async_api_client
-        if not _has_internals(api_client):  # pragma: no cover - future SDKs
+        if not _has_internals(api_client):  # future SDKs (tests patch _has_internals)
             it = _SDKIterator(await self.client.models.generate_content_stream(**request.kwargs))
             achunks = partial(asdk_objects, to_dict=_dump_chunk)
             return AsyncHTTPDeltaStream(
