@@ -192,8 +192,8 @@ def markdown() -> str:
         " keywords it supports."
     )
     lines.append(
-        "- **whole**: the object arrives in one piece (one partial); the client warns once"
-        " (`StreamingDegradedWarning`)."
+        "- **whole**: each object (in `PARALLEL_TOOLS` each call) arrives in one piece, so no"
+        " partial shows it growing; the client warns once (`StreamingDegradedWarning`)."
     )
     return "\n".join(lines) + "\n"
 
