@@ -11,7 +11,9 @@ real SDK (sync and async). What the row says must then be what the stream does:
 - reasoning: ``ReasoningEvent`` values that add up to ``stream.reasoning_text``;
 - parallel: the three calls are three items, each an ``ItemEvent`` with its index;
 - usage: ``stream.usage`` has the counts sent; no usage: ``stream.usage is None``;
-- prose: the text beside the object arrives as ``TextEvent`` and is not in the object.
+- prose: the text beside the object arrives as ``TextEvent`` and is not in the object;
+  a lenient mode that claims no prose parses past text before the JSON and emits no
+  ``TextEvent`` for it.
 """
 
 from __future__ import annotations
@@ -141,3 +143,25 @@ async def test_the_claims_hold_on_the_wire(
         assert stream.usage.input_tokens == USAGE.input and stream.usage.partial is False
     else:
         assert stream.usage is None
+
+
+LENIENT_WITHOUT_PROSE = [
+    pytest.param(row, id=f"{row.provider}-{row.mode.value}")
+    for row in capability_matrix()
+    if row.provider != "local" and row.lenient and not row.prose
+]
+
+
+@pytest.mark.parametrize("row", LENIENT_WITHOUT_PROSE)
+async def test_a_no_prose_claim_holds_on_the_wire(
+    server: ReplayServer, row: MatrixRow, use_async: bool
+) -> None:
+    """Where a lenient mode claims no prose, text the model writes before the JSON is parsed
+    past (the object is right) and no ``TextEvent`` carries it."""
+    answer = Answer([("Idea", IDEA)], prose=PROSE, usage=USAGE)
+    server.add(script(row.provider, answer, row.mode)[0])
+    client = ss_client(row.provider, server, use_async, row.mode)
+    stream = client.responses.stream(model="m", messages=MESSAGES, response_model=Idea)
+    events = await _events(stream, use_async)
+    assert events[-1].value == Idea(**IDEA)
+    assert not any(isinstance(e, TextEvent) for e in events)
