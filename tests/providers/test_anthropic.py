@@ -172,8 +172,14 @@ def test_tool_deltas_and_usage(server: ReplayServer, idea_spec: ResponseSpec) ->
     provider = AnthropicProvider(A.make_client(server))
     request = provider.build_request(idea_spec, Mode.TOOLS, {"model": "m", "messages": MESSAGES})
     deltas = list(provider.open_stream(request))
-    assert [d.text for d in deltas[:-1]] == PIECES
-    assert deltas[-1] == Delta(finish_reason="stop", usage=Usage(5, 17))
+    usage = Usage(5, 17, cached_input_tokens=0)
+    # usage as soon as message_start (output_tokens 1 there) and message_delta report it
+    assert deltas == [
+        Delta(usage=Usage(5, 1, cached_input_tokens=0)),
+        *[Delta(text=p) for p in PIECES],
+        Delta(usage=usage),
+        Delta(finish_reason="stop", usage=usage),
+    ]
 
 
 def test_text_deltas_split_across_network_reads(
@@ -223,7 +229,9 @@ def test_refusal(server: ReplayServer, idea_spec: ResponseSpec) -> None:
     provider = AnthropicProvider(A.make_client(server), mode=Mode.JSON)
     request = provider.build_request(idea_spec, Mode.JSON, {"model": "m", "messages": MESSAGES})
     deltas = list(provider.open_stream(request))
-    assert deltas == [Delta(finish_reason="refusal", refusal="no can do", usage=Usage(11, 42))]
+    usage = Usage(11, 42, cached_input_tokens=0)
+    assert deltas[-1] == Delta(finish_reason="refusal", refusal="no can do", usage=usage)
+    assert [d for d in deltas if d.text or d.prose or d.finish_reason] == deltas[-1:]
 
 
 def test_text_blocks_ignored_in_tools_mode(server: ReplayServer, idea_spec: ResponseSpec) -> None:
@@ -269,7 +277,7 @@ def test_error_event_mid_stream(server: ReplayServer, idea_spec: ResponseSpec) -
     with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
         for delta in provider.open_stream(request):
             seen.append(delta)
-    assert [d.text for d in seen] == PIECES[:1]
+    assert [d.text for d in seen if d.text] == PIECES[:1]
 
 
 @pytest.mark.parametrize("how", ["truncate", "drop"])
@@ -302,6 +310,7 @@ def test_close_cuts_the_connection(server: ReplayServer, idea_spec: ResponseSpec
     request = provider.build_request(idea_spec, Mode.TOOLS, {"model": "m", "messages": MESSAGES})
     stream = provider.open_stream(request)
     it = iter(stream)
+    assert next(it).usage == Usage(11, 1, cached_input_tokens=0)  # message_start's, at once
     assert next(it).text == PIECES[0]
     stream.close()
     ex = server.last
@@ -325,6 +334,7 @@ async def test_async_deltas_and_close(server: ReplayServer, idea_spec: ResponseS
 
     stream = await provider.aopen_stream(request)
     it = stream.__aiter__()
+    assert (await it.__anext__()).usage == Usage(11, 1, cached_input_tokens=0)
     assert (await it.__anext__()).text == PIECES[0]
     await stream.aclose()
     ex = server.last

@@ -119,11 +119,14 @@ def check_mutation(
     *,
     document: str | None = None,
     members_only: bool = False,
+    sdk_objects: bool = False,
 ) -> None:
     """The property (module docstring) for one mutation drawn by ``data``. Below a member
     named ``document`` is the model's output itself (Gemini's function-call ``args``), not
     the wire format: any change there changes the result, so only the first half applies.
-    ``members_only``: the event itself is not replaced."""
+    ``members_only``: the event itself is not replaced. ``sdk_objects``: the events are read
+    through the SDK's own models, which turn a boolean in an integer member into 0 or 1
+    before we see it (a valid count: only the first half applies there)."""
     baseline = decode(events)
     check_result(baseline)
     i = data.draw(st.sampled_from([i for i, e in enumerate(events) if e is not DONE]), "event")
@@ -241,7 +244,7 @@ def test_openai_sdk_fallback(module_server: ReplayServer, case: str, data: st.Da
             stream.close()
 
     try:
-        check_mutation(decode, [e for _, e in named], data)
+        check_mutation(decode, [e for _, e in named], data, sdk_objects=True)
     finally:
         client.close()
 
@@ -251,6 +254,19 @@ def test_openai_sdk_fallback(module_server: ReplayServer, case: str, data: st.Da
 ANTHROPIC_CASES = {
     "tools": (Mode.TOOLS, A.tool_chunks([TEXT[i : i + 9] for i in range(0, len(TEXT), 9)])),
     "text": (Mode.JSON, A.text_chunks([TEXT[i : i + 9] for i in range(0, len(TEXT), 9)])),
+    "thinking-calls": (  # extended thinking, prose and two calls; cache and thinking usage
+        Mode.PARALLEL_TOOLS,
+        A.message_chunks(
+            [
+                A.thinking_block(["Let me ", "think."]),
+                A.redacted_thinking_block(),
+                A.text_block(["I'll record them."]),
+                A.tool_use_block(['{"title":"Sol', 'ar","score":7}'], "Response", "toolu_a"),
+                A.tool_use_block(['{"title":"Wi', 'nd","score":3}'], "Response", "toolu_b"),
+            ],
+            usage=(30, 90, 2000, 40, 120),
+        ),
+    ),
 }
 
 

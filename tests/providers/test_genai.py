@@ -11,7 +11,12 @@ from google import genai
 from google.genai import errors as gerrors
 from google.genai import types
 
-from schemastream.errors import ConfigurationError, ProviderError, StreamValidationError
+from schemastream.errors import (
+    ConfigurationError,
+    ProviderError,
+    StreamingDegradedWarning,
+    StreamValidationError,
+)
 from schemastream.providers.base import Delta, Mode, Usage
 from schemastream.providers.genai import GenAIProvider, client_from_env
 from schemastream.schema import ResponseSpec
@@ -175,6 +180,8 @@ def test_text_deltas_and_usage(server: ReplayServer, idea_spec: ResponseSpec) ->
     provider = GenAIProvider(G.make_client(server))
     deltas = list(provider.open_stream(_request(provider, idea_spec)))
     assert [d.text for d in deltas[:-1]] == PIECES
+    # the prompt count rides on the first frame's delta (a cancel keeps it), then only changes
+    assert [d.usage for d in deltas[:-1]] == [Usage(4), None, None]
     assert deltas[-1] == Delta(finish_reason="stop", usage=Usage(4, 12))
 
 
@@ -189,18 +196,49 @@ def test_frames_split_across_network_reads(server: ReplayServer, idea_spec: Resp
 def test_function_call_arrives_whole(server: ReplayServer, idea_spec: ResponseSpec) -> None:
     server.add(G.call_script(idea_spec.name, {"title": "Solar kettle", "score": 7}))
     provider = GenAIProvider(G.make_client(server), mode=Mode.TOOLS)
-    deltas = list(provider.open_stream(_request(provider, idea_spec)))
+    with pytest.warns(StreamingDegradedWarning, match="Mode.TOOLS"):
+        deltas = list(provider.open_stream(_request(provider, idea_spec)))
     assert len(deltas) == 2
     assert json.loads(deltas[0].text) == {"title": "Solar kettle", "score": 7}
     assert deltas[1].finish_reason == "stop"
 
 
-def test_thought_parts_are_skipped(server: ReplayServer, idea_spec: ResponseSpec) -> None:
-    frames = [G.response_frame([{"text": "thinking...", "thought": True}])]
-    frames += G.text_chunks(PIECES)
+def test_thought_parts_are_reasoning_not_text(
+    server: ReplayServer, idea_spec: ResponseSpec
+) -> None:
+    frames = [G.response_frame([{"text": "thinking {", "thought": True}])]
+    frames += G.text_chunks(PIECES[:1], finish_reason=None)
+    frames.append(G.response_frame([G.thought_part("more", signature=G.SIGNATURE)]))
+    frames += G.text_chunks(PIECES[1:])
     server.add(Script(chunks=frames))
     provider = GenAIProvider(G.make_client(server))
-    assert _texts(list(provider.open_stream(_request(provider, idea_spec)))) == DOC
+    deltas = list(provider.open_stream(_request(provider, idea_spec)))
+    assert _texts(deltas) == DOC
+    assert [d.reasoning for d in deltas if d.reasoning] == ["thinking {", "\n\nmore"]
+    assert not any(d.prose for d in deltas)  # in JSON mode the text is the object
+
+
+def test_usage_sums_output_and_thoughts_across_continuation_hops(
+    server: ReplayServer, idea_spec: ResponseSpec
+) -> None:
+    token = base64.b64encode(b"resume-here").decode()
+    first = G.response_frame(
+        [{"text": PIECES[0]}],
+        finish_reason="CONTINUATION",
+        continuation_token=token,
+        output_tokens=5,
+        thoughts_tokens=2,
+        cached_tokens=4,
+    )
+    second = G.response_frame(
+        [{"text": "".join(PIECES[1:])}], finish_reason="STOP", output_tokens=3, thoughts_tokens=1
+    )
+    server.add(Script(chunks=[first]), Script(chunks=[second]))
+    provider = GenAIProvider(G.make_client(server))
+    deltas = list(provider.open_stream(_request(provider, idea_spec)))
+    assert _texts(deltas) == DOC
+    # thoughts are part of the output (Usage's contract); the prompt counts are the latest hop's
+    assert deltas[-1].usage == Usage(9, 5 + 2 + 3 + 1, 4, 2 + 1)
 
 
 @pytest.mark.parametrize(
@@ -425,3 +463,26 @@ def test_close_from_another_thread_unblocks_the_reader(
     reader.join(5)
     assert not reader.is_alive() and outcome
     assert server.last.done.wait(5) and server.last.disconnected
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        # pieces of one summary join as they are
+        (["The user wants ", "one idea."], ["The user wants ", "one idea."]),
+        # a piece that opens a new summary with its heading starts a part
+        (["**A**\n\nx.", "**B**\n\ny."], ["**A**\n\nx.", "\n\n**B**\n\ny."]),
+        # ... with just the blank line the text lacks
+        (["**A**\n\nx.\n", "**B**"], ["**A**\n\nx.\n", "\n**B**"]),
+        (["**A**\n\nx.\n\n", "**B**"], ["**A**\n\nx.\n\n", "**B**"]),
+    ],
+)
+def test_thought_pieces_and_summary_parts(
+    server: ReplayServer, idea_spec: ResponseSpec, pieces: list[str], expected: list[str]
+) -> None:
+    frames = [[G.thought_part(p)] for p in pieces] + [[G.text_part(DOC)]]
+    server.add(G.stream_script(frames))
+    provider = GenAIProvider(G.make_client(server))
+    deltas = list(provider.open_stream(_request(provider, idea_spec)))
+    assert [d.reasoning for d in deltas if d.reasoning] == expected
+    assert _texts(deltas) == DOC

@@ -12,6 +12,29 @@ What arrives incrementally
   (``mode=ANY``). The Gemini API sends function-call ``args`` **whole**, in one frame, so the
   whole JSON document arrives as a single :class:`Delta`: you get the final object, no growing
   partials. Prefer JSON mode with Gemini when you want to watch partials.
+- :attr:`Mode.PARALLEL_TOOLS`: one function declaration per member of ``list[A | B]``
+  (:func:`~schemastream.schema.tools.parallel_tools`), ``mode=ANY`` with the tools as
+  ``allowed_function_names`` (Gemini has no parallel-calls flag: several ``functionCall``
+  parts are allowed as they are). Each call arrives whole: one :class:`Delta` with its whole
+  ``args`` JSON, ``call`` its running index and ``tool`` its name.
+
+In both tool modes the object is not incremental: the first stream of such a client emits one
+:class:`~schemastream.errors.StreamingDegradedWarning`. Text parts beside the calls are
+``Delta.prose``.
+
+Reasoning: with the user's own ``config={"thinking_config": {"include_thoughts": True}}``
+(passed through unchanged) Gemini sends thought summaries as parts with ``"thought": true``;
+they are ``Delta.reasoning`` in every mode, never the object. Consecutive thought parts are
+pieces of one text, except that a piece opening a new summary with its ``**heading**``, or
+thoughts after answer text or a call, start a new part: a blank line is put before it
+(unless the text already ends with one). ``thoughtSignature`` is opaque and is not text.
+
+Usage: ``usageMetadata`` of every frame, as soon as it is reported (so a cancelled stream
+keeps the prompt count): ``promptTokenCount`` -> ``input_tokens``,
+``cachedContentTokenCount`` -> ``cached_input_tokens``, ``thoughtsTokenCount`` ->
+``reasoning_tokens`` and ``candidatesTokenCount + thoughtsTokenCount`` -> ``output_tokens``
+(Gemini counts the thoughts apart from the candidates; here, as for every provider, the
+reasoning tokens are part of the output tokens).
 
 Closing
 -------
@@ -31,7 +54,7 @@ Finish reasons: ``STOP`` -> ``"stop"``; ``MAX_TOKENS`` -> ``"length"``; ``SAFETY
 with ``CONTINUATION`` and a ``continuationToken`` is continued with a new request (the SDK's
 automatic continuation; turn it off with ``config={"automatic_continuation": False}``, and the
 stream then finishes with ``"length"``). A body that ends without a finish reason is a
-:class:`~schemastream.errors.ProviderError`. Usage comes from ``usageMetadata``.
+:class:`~schemastream.errors.ProviderError`.
 """
 
 from __future__ import annotations
@@ -46,7 +69,8 @@ from urllib.parse import urlencode
 
 import jiter
 
-from ..errors import ConfigurationError, ProviderError
+from ..errors import ConfigurationError, ProviderError, warn_streaming_degraded
+from ..schema.tools import parallel_tools
 from .base import (
     LENIENT,
     AsyncDeltaStream,
@@ -137,6 +161,24 @@ def _content(msg: Any) -> Any:
     return {"role": role, "parts": _parts(msg.get("content"))}
 
 
+def _offer(config: dict[str, Any], functions: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Offer ``functions`` (name, description, JSON schema) and force a call to one of them."""
+    config["tools"] = [
+        {
+            "function_declarations": [
+                {"name": name, "description": description, "parameters_json_schema": schema}
+                for name, description, schema in functions
+            ]
+        }
+    ]
+    config["tool_config"] = {
+        "function_calling_config": {
+            "mode": "ANY",
+            "allowed_function_names": [name for name, _, _ in functions],
+        }
+    }
+
+
 def _config_dict(config: Any) -> dict[str, Any]:
     if config is None:
         return {}
@@ -158,6 +200,7 @@ _FRAME = Shape(
             "promptTokenCount": int,
             "candidatesTokenCount": int,
             "thoughtsTokenCount": int,
+            "cachedContentTokenCount": int,
         },
         "candidates": [
             {
@@ -179,7 +222,8 @@ class _GeminiDecoder(SSEJsonDecoder):
     """``streamGenerateContent?alt=sse`` frames (camelCase REST JSON) -> :class:`Delta` values.
 
     One decoder lives across continuation hops: :meth:`finish` sets ``resume`` (the token to
-    continue from) and starts the next hop's state.
+    continue from) and starts the next hop's state. Output and reasoning tokens of finished
+    hops are added to the running totals; the prompt and cached counts are the latest hop's.
     """
 
     def __init__(self, mode: Mode, function_name: str | None, continue_enabled: bool) -> None:
@@ -187,9 +231,14 @@ class _GeminiDecoder(SSEJsonDecoder):
         self.function_name = function_name
         self.continue_enabled = continue_enabled
         self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
+        self.cached_tokens: int | None = None
         self._prev_output = 0  # usage of finished hops
+        self._prev_reasoning = 0
         self._got_call = False
+        self._calls = 0  # PARALLEL_TOOLS: the running index of the next call
+        self._reasoning_tail = ""  # the last characters of the reasoning so far
+        self._in_thoughts = False  # the latest part was a thought
+        self._reported: Usage | None = None  # the usage last emitted
         self._start_hop()
 
     def _start_hop(self) -> None:
@@ -197,6 +246,7 @@ class _GeminiDecoder(SSEJsonDecoder):
         self.hop_finish: str | None = None
         self.continuation_token: str | None = None
         self.hop_output: int | None = None
+        self.hop_reasoning: int | None = None
 
     def end(self) -> list[Delta]:
         """Flush the hop; ``resume`` is the token to continue from, or None."""
@@ -204,6 +254,9 @@ class _GeminiDecoder(SSEJsonDecoder):
         if self.hop_output is not None:
             self._prev_output += self.hop_output
             self.hop_output = None
+        if self.hop_reasoning is not None:
+            self._prev_reasoning += self.hop_reasoning
+            self.hop_reasoning = None
         if self.stopped:
             return []
         if self.hop_finish == "CONTINUATION":
@@ -243,20 +296,15 @@ class _GeminiDecoder(SSEJsonDecoder):
         out: list[Delta] = []
         usage = payload.get("usageMetadata")
         if isinstance(usage, dict):
-            if usage.get("promptTokenCount") is not None:
-                self.input_tokens = usage["promptTokenCount"]
-            cand = usage.get("candidatesTokenCount")
-            thoughts = usage.get("thoughtsTokenCount")
-            if cand is not None or thoughts is not None:
-                self.hop_output = (cand or 0) + (thoughts or 0)
+            self._read_usage(usage)
         candidates = payload.get("candidates") or []
         cand0 = candidates[0] if candidates else None
         if isinstance(cand0, dict):
             content = cand0.get("content") or {}
             for part in content.get("parts") or ():
-                text = self._part_text(part)
-                if text:
-                    out.append(Delta(text=text))
+                delta = self._part(part)
+                if delta is not None:
+                    out.append(delta)
             if cand0.get("continuationToken"):
                 self.continuation_token = cand0["continuationToken"]
             reason = cand0.get("finishReason")
@@ -269,35 +317,99 @@ class _GeminiDecoder(SSEJsonDecoder):
             block = feedback.get("blockReason")
             if block:
                 out.append(self._final("content_filter", block, prompt=True))
+        if not self.stopped:  # (the final delta has the usage)
+            current = self._usage()
+            if current != self._reported:  # reported early, so a cancel keeps it
+                self._reported = current
+                if out:
+                    out[0].usage = current
+                else:
+                    out.append(Delta(usage=current))
         return out
 
-    def _part_text(self, part: Any) -> str:
-        if not isinstance(part, dict) or part.get("thought"):
-            return ""
-        if self.mode == Mode.TOOLS:
-            call = part.get("functionCall")
-            if not isinstance(call, dict) or self._got_call:
-                return ""
-            if self.function_name and call.get("name") not in (None, self.function_name):
-                return ""
-            self._got_call = True
-            return json.dumps(call.get("args") or {}, ensure_ascii=False, separators=(",", ":"))
+    def _read_usage(self, usage: dict[str, Any]) -> None:
+        if usage.get("promptTokenCount") is not None:
+            self.input_tokens = usage["promptTokenCount"]
+        if usage.get("cachedContentTokenCount") is not None:
+            self.cached_tokens = usage["cachedContentTokenCount"]
+        cand = usage.get("candidatesTokenCount")
+        thoughts = usage.get("thoughtsTokenCount")
+        if cand is not None or thoughts is not None:
+            # Gemini counts thoughts apart from the candidates; ours are part of the output
+            self.hop_output = (cand or 0) + (thoughts or 0)
+        if thoughts is not None:
+            self.hop_reasoning = thoughts
+
+    def _usage(self) -> Usage:
+        """The running totals: finished hops plus this hop's latest counts."""
+        output: int | None = None
+        if self.hop_output is not None or self._prev_output:
+            output = self._prev_output + (self.hop_output or 0)
+        reasoning: int | None = None
+        if self.hop_reasoning is not None or self._prev_reasoning:
+            reasoning = self._prev_reasoning + (self.hop_reasoning or 0)
+        return Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=output,
+            cached_input_tokens=self.cached_tokens,
+            reasoning_tokens=reasoning,
+        )
+
+    def _part(self, part: Any) -> Delta | None:
+        """One part -> its delta: a thought is reasoning, text beside tool calls is prose;
+        ``thoughtSignature`` (opaque bytes) is never text."""
+        if not isinstance(part, dict):
+            return None
         text = part.get("text")
-        return text if isinstance(text, str) else ""
+        if part.get("thought"):
+            if not isinstance(text, str) or not text:
+                return None
+            return Delta(reasoning=self._thought(text))
+        if part.get("text") or part.get("functionCall"):
+            self._in_thoughts = False
+        call = part.get("functionCall")
+        if self.mode == Mode.PARALLEL_TOOLS:
+            if isinstance(call, dict):
+                index = self._calls
+                self._calls += 1
+                return Delta(text=_args_json(call), call=index, tool=call.get("name"))
+            return Delta(prose=text) if isinstance(text, str) and text else None
+        if self.mode == Mode.TOOLS:
+            if isinstance(call, dict):
+                if self._got_call:
+                    return None
+                if self.function_name and call.get("name") not in (None, self.function_name):
+                    return None
+                self._got_call = True
+                return Delta(text=_args_json(call))
+            return Delta(prose=text) if isinstance(text, str) and text else None
+        return Delta(text=text) if isinstance(text, str) and text else None
+
+    def _thought(self, text: str) -> str:
+        """``text`` with the blank line that starts a later summary part, if it needs one.
+
+        Consecutive thought parts are pieces of one text (joined as they are, as the SDK's
+        own examples do), except where a piece opens a new summary with its ``**heading**``;
+        thoughts after answer text or a call are a new part too."""
+        tail = self._reasoning_tail
+        new_part = bool(tail) and (not self._in_thoughts or text.startswith("**"))
+        self._in_thoughts = True
+        if new_part and not tail.endswith("\n\n"):
+            text = ("\n" if tail.endswith("\n") else "\n\n") + text
+        self._reasoning_tail = (tail + text)[-2:]
+        return text
 
     def _final(self, reason: FinishReason, raw: str = "", prompt: bool = False) -> Delta:
         self.stopped = True
-        output = self._prev_output + (self.hop_output or 0)
-        if self.hop_output is None and self._prev_output == 0:
-            output_tokens: int | None = None
-        else:
-            output_tokens = output
-        usage = Usage(input_tokens=self.input_tokens, output_tokens=output_tokens)
         refusal = None
         if reason == "content_filter":
             what = "the prompt was blocked" if prompt else "the response was blocked"
             refusal = f"{what} by Gemini (reason: {raw})"
-        return Delta(finish_reason=reason, refusal=refusal, usage=usage)
+        return Delta(finish_reason=reason, refusal=refusal, usage=self._usage())
+
+
+def _args_json(call: dict[str, Any]) -> str:
+    return json.dumps(call.get("args") or {}, ensure_ascii=False, separators=(",", ":"))
 
 
 # -- talking to the SDK ------------------------------------------------------------------------
@@ -411,14 +523,17 @@ class GenAIProvider(Provider):
     name = "genai"
     default_mode = Mode.JSON
     default_responses_mode = Mode.JSON
-    supported_modes = frozenset({Mode.JSON, Mode.MD_JSON, Mode.TOOLS})
+    supported_modes = frozenset({Mode.JSON, Mode.MD_JSON, Mode.TOOLS, Mode.PARALLEL_TOOLS})
     capabilities = Capabilities(
         modes={
             # response_json_schema holds the model to the schema; parsed leniently as before
-            Mode.JSON: ModeCapabilities(lenient=True, constrained=True),
-            Mode.MD_JSON: LENIENT,
-            # function-call args arrive whole, in one frame
-            Mode.TOOLS: ModeCapabilities(incremental=False),
+            Mode.JSON: ModeCapabilities(lenient=True, constrained=True, reasoning=True),
+            Mode.MD_JSON: replace(LENIENT, reasoning=True),
+            # function-call args arrive whole, in one frame; text parts beside them are prose
+            Mode.TOOLS: ModeCapabilities(incremental=False, reasoning=True, prose=True),
+            Mode.PARALLEL_TOOLS: ModeCapabilities(
+                incremental=False, reasoning=True, prose=True, parallel=True
+            ),
         }
     )
 
@@ -477,21 +592,11 @@ class GenAIProvider(Provider):
             config[self.schema_field] = spec.json_schema
         elif mode == Mode.MD_JSON:
             system.append(spec.md_prompt())
-        else:
-            config["tools"] = [
-                {
-                    "function_declarations": [
-                        {
-                            "name": spec.name,
-                            "description": spec.description,
-                            "parameters_json_schema": spec.json_schema,
-                        }
-                    ]
-                }
-            ]
-            config["tool_config"] = {
-                "function_calling_config": {"mode": "ANY", "allowed_function_names": [spec.name]}
-            }
+        elif mode == Mode.TOOLS:
+            _offer(config, [(spec.name, spec.description, spec.json_schema)])
+        else:  # PARALLEL_TOOLS: several functionCall parts are allowed without a flag
+            tools = parallel_tools(spec.response_model)
+            _offer(config, [(t.name, t.description, t.json_schema) for t in tools])
         if system:
             config["system_instruction"] = "\n\n".join(system)
         return Request(
@@ -505,7 +610,9 @@ class GenAIProvider(Provider):
         kw = dict(request.kwargs)
         contents = list(kw.get("contents") or [])
         contents.append({"role": "model", "parts": [{"text": raw_text or "(no output)"}]})
-        what = "function arguments" if request.mode == Mode.TOOLS else "JSON"
+        what = {Mode.TOOLS: "function arguments", Mode.PARALLEL_TOOLS: "function calls"}.get(
+            Mode(request.mode), "JSON"
+        )
         contents.append({"role": "user", "parts": [{"text": reask_feedback(what, error)}]})
         kw["contents"] = contents
         return replace(request, kwargs=kw, extra=dict(request.extra))
@@ -518,13 +625,23 @@ class GenAIProvider(Provider):
             continue_enabled=config.get("automatic_continuation") is not False,
         )
 
+    def _warn_if_whole(self, request: Request) -> None:
+        if not self.capabilities.mode(request.mode).incremental:
+            warn_streaming_degraded(
+                self,
+                f"genai: Mode.{Mode(request.mode).name} gets each function call's arguments "
+                "whole, in one frame (use Mode.JSON to watch partials grow)",
+                stacklevel=3,
+            )
+
     # -- IO ------------------------------------------------------------------------------------
     def open_stream(self, request: Request) -> DeltaStream:
         if self.is_async:
             return super().open_stream(request)
+        self._warn_if_whole(request)
         decoder = self._decoder(request)
         api_client = self._api_client
-        if not _has_internals(api_client):  # pragma: no cover - future SDKs
+        if not _has_internals(api_client):  # future SDKs (tests patch _has_internals)
             it = _SDKIterator(self.client.models.generate_content_stream(**request.kwargs))
             chunks = partial(sdk_objects, to_dict=_dump_chunk)
             return HTTPDeltaStream(
@@ -544,9 +661,10 @@ class GenAIProvider(Provider):
     async def aopen_stream(self, request: Request) -> AsyncDeltaStream:
         if not self.is_async:
             return await super().aopen_stream(request)
+        self._warn_if_whole(request)
         decoder = self._decoder(request)
         api_client = self._async_api_client
-        if not _has_internals(api_client):  # pragma: no cover - future SDKs
+        if not _has_internals(api_client):  # future SDKs (tests patch _has_internals)
             it = _SDKIterator(await self.client.models.generate_content_stream(**request.kwargs))
             achunks = partial(asdk_objects, to_dict=_dump_chunk)
             return AsyncHTTPDeltaStream(
