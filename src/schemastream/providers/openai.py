@@ -650,9 +650,10 @@ class OpenAIProvider(Provider):
             Mode.RESPONSES_JSON_SCHEMA: ModeCapabilities(constrained=True, reasoning=True),
             Mode.JSON: ModeCapabilities(lenient=True, reasoning=True, prose=True),
             Mode.MD_JSON: ModeCapabilities(lenient=True, reasoning=True, prose=True),
-            Mode.PARALLEL_TOOLS: ModeCapabilities(
-                constrained=True, reasoning=True, prose=True, parallel=True
-            ),
+            # strict functions are sent, but OpenAI's function-calling guide says calls made
+            # in parallel may not match the schemas (Structured Outputs does not cover them):
+            # not counted as constrained; the core validates each call
+            Mode.PARALLEL_TOOLS: ModeCapabilities(reasoning=True, prose=True, parallel=True),
         },
     )
 
