@@ -62,7 +62,8 @@ class MatrixRow:
 
 def provider_classes() -> list[tuple[type[Provider], tuple[str, ...]]]:
     """Each provider class the registry builds, in registry order, with the names
-    (``from_provider("name/...")``) that build it."""
+    (``from_provider("name/...")``) that build it (an entry registered without its
+    ``provider`` class is left out)."""
     found: dict[str, list[str]] = {}
     for name in PROVIDERS:
         path = lookup(name).provider
