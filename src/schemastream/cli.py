@@ -566,7 +566,9 @@ def run(
 class Idea(BaseModel):
     """A marketing idea."""
 
-    title: str
+    # bounded, so the embedded model's grammar and token budget cover the longest answer (an
+    # unbounded title let a rambling model spend the budget before the third idea)
+    title: str = Field(..., max_length=80)
     blurb: str = Field(..., max_length=140)
 
 
@@ -587,7 +589,7 @@ def demo(
 ) -> None:
     """3 marketing ideas for a note-taking app, as list[Idea], streamed live.
 
-    Idea: title (str), blurb (str, at most 140 characters). Runs on the embedded local
+    Idea: title (str, at most 80 characters), blurb (str, at most 140 characters). Runs on the embedded local
     model unless --model says otherwise.
     """
     _check_model_path(model, model_path)
