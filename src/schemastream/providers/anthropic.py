@@ -14,8 +14,8 @@ Modes
   ``json_schema``, transformed by the SDK's ``transform_schema``); the answer arrives
   incrementally as ``text_delta`` pieces.
 - :attr:`Mode.JSON` / :attr:`Mode.MD_JSON`: the schema goes in the system prompt; the answer
-  arrives incrementally as ``text_delta`` pieces (it may come wrapped in prose or a fence; the
-  core parses those modes leniently).
+  arrives incrementally as ``text_delta`` pieces; prose around the JSON (and a fence) is split
+  off as ``Delta.prose`` (:class:`~._prose.ProseSplitter`), the JSON parsed leniently.
 
 Beside the object
 -----------------
@@ -58,6 +58,7 @@ import jiter
 
 from ..errors import ConfigurationError, ProviderError, StreamValidationError
 from ..schema.tools import parallel_tools
+from ._prose import ProseSplitter
 from .base import (
     LENIENT,
     STRICT,
@@ -242,6 +243,8 @@ class _MessageDecoder(SSEJsonDecoder):
         self.counts: dict[str, int] = {}  # the usage members as last reported
         self.stop_reason: str | None = None
         self.stop_details: Any = None
+        # JSON / MD_JSON: the answer's text may hold prose around the JSON (prose, not document)
+        self.splitter = ProseSplitter() if mode in (Mode.JSON, Mode.MD_JSON) else None
 
     def end(self) -> list[Delta]:
         if not self.stopped:
@@ -268,7 +271,12 @@ class _MessageDecoder(SSEJsonDecoder):
         if shape is not None:
             shape.check(payload, "anthropic", kind)  # type: ignore[arg-type]
         delta = self._event(kind, payload)
-        return [] if delta is None else [delta]
+        out = [] if delta is None else [delta]
+        if kind == "message_stop" and self.splitter is not None:
+            text, prose = self.splitter.finish()  # what the splitter held back
+            if text or prose:
+                out.insert(0, Delta(text=text, prose=prose))
+        return out
 
     def _event(self, kind: Any, p: dict[str, Any]) -> Delta | None:
         if kind == "content_block_delta":
@@ -339,6 +347,9 @@ class _MessageDecoder(SSEJsonDecoder):
         if not text:
             return None
         if role == _DOCUMENT:
+            if self.splitter is not None:
+                text, prose = self.splitter.feed(text)
+                return Delta(text=text, prose=prose) if text or prose else None
             return Delta(text=text)
         if role == _THINKING:
             if self.last_thinking is not None and self.last_thinking != index:
@@ -493,8 +504,8 @@ class AnthropicProvider(Provider):
             Mode.TOOLS: ModeCapabilities(reasoning=True, prose=True),
             Mode.PARALLEL_TOOLS: ModeCapabilities(reasoning=True, prose=True, parallel=True),
             Mode.JSON_SCHEMA: replace(STRICT, reasoning=True),
-            Mode.JSON: replace(LENIENT, reasoning=True),
-            Mode.MD_JSON: replace(LENIENT, reasoning=True),
+            Mode.JSON: replace(LENIENT, reasoning=True, prose=True),
+            Mode.MD_JSON: replace(LENIENT, reasoning=True, prose=True),
         }
     )
 

@@ -71,6 +71,7 @@ import jiter
 
 from ..errors import ConfigurationError, ProviderError, warn_streaming_degraded
 from ..schema.tools import parallel_tools
+from ._prose import ProseSplitter
 from .base import (
     LENIENT,
     AsyncDeltaStream,
@@ -239,6 +240,8 @@ class _GeminiDecoder(SSEJsonDecoder):
         self._reasoning_tail = ""  # the last characters of the reasoning so far
         self._in_thoughts = False  # the latest part was a thought
         self._reported: Usage | None = None  # the usage last emitted
+        # MD_JSON: prose around the fenced JSON is prose, not document (across hops)
+        self._splitter = ProseSplitter() if mode == Mode.MD_JSON else None
         self._start_hop()
 
     def _start_hop(self) -> None:
@@ -383,7 +386,12 @@ class _GeminiDecoder(SSEJsonDecoder):
                 self._got_call = True
                 return Delta(text=_args_json(call))
             return Delta(prose=text) if isinstance(text, str) and text else None
-        return Delta(text=text) if isinstance(text, str) and text else None
+        if not isinstance(text, str) or not text:
+            return None
+        if self._splitter is not None:
+            doc, prose = self._splitter.feed(text)
+            return Delta(text=doc, prose=prose) if doc or prose else None
+        return Delta(text=text)
 
     def _thought(self, text: str) -> str:
         """``text`` with the blank line that starts a later summary part, if it needs one.
@@ -405,7 +413,8 @@ class _GeminiDecoder(SSEJsonDecoder):
         if reason == "content_filter":
             what = "the prompt was blocked" if prompt else "the response was blocked"
             refusal = f"{what} by Gemini (reason: {raw})"
-        return Delta(finish_reason=reason, refusal=refusal, usage=self._usage())
+        doc, prose = self._splitter.finish() if self._splitter is not None else ("", "")
+        return Delta(doc, reason, refusal, self._usage(), prose=prose)
 
 
 def _args_json(call: dict[str, Any]) -> str:
@@ -528,7 +537,7 @@ class GenAIProvider(Provider):
         modes={
             # response_json_schema holds the model to the schema; parsed leniently as before
             Mode.JSON: ModeCapabilities(lenient=True, constrained=True, reasoning=True),
-            Mode.MD_JSON: replace(LENIENT, reasoning=True),
+            Mode.MD_JSON: replace(LENIENT, reasoning=True, prose=True),
             # function-call args arrive whole, in one frame; text parts beside them are prose
             Mode.TOOLS: ModeCapabilities(incremental=False, reasoning=True, prose=True),
             Mode.PARALLEL_TOOLS: ModeCapabilities(
