@@ -43,6 +43,7 @@ from .errors import (
     StreamValidationError,
 )
 from .events import FinalEvent, ItemEvent, PartialEvent, PatchOp, StreamEvent
+from .jsonstream import MAX_DEPTH
 from .jsonstream.events import Path
 from .policies import FieldState
 from .schema import ResponseSpec
@@ -80,7 +81,7 @@ class CallsSession:
         granularity: Granularity = "change",
         debounce: float | None = None,
         max_items: int | None = None,
-        max_depth: int = 512,
+        max_depth: int = MAX_DEPTH,
         max_size: int | None = None,
         context: Any = None,
         partials: bool = True,
